@@ -1,0 +1,5 @@
+import sys
+
+from ccpapers.cli import main
+
+sys.exit(main())
