@@ -1,0 +1,1 @@
+"""Crawl stage: discover, fetch and parse CC-licensed papers."""

@@ -1,0 +1,220 @@
+"""Shared text helpers for the parsers: whitespace, inline TeX, section-title -> kind.
+
+Text is built from chunks and block boundaries: inline markup (``a``, ``i``, ``sub``,
+``sup`` ...) is concatenated as is, so ``H<sub>2</sub>O`` gives ``H2O``; spaces are only
+inserted where the source has whitespace or at a block boundary (paragraph, list item).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_WS = re.compile(r"\s+")
+# Citation debris left after removing reference links: "[, ]", "( ; )", "[–]".
+_EMPTY_BRACKETS = re.compile(r"\s*[\[(]\s*(?:[,;\u2013\u2014\-]\s*)*[\])]")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
+
+
+def squash(text: str) -> str:
+    """Collapse runs of whitespace (incl. no-break spaces) to one space and strip."""
+    return _WS.sub(" ", text.replace("\u00a0", " ")).strip()
+
+
+def clean_paragraph(text: str) -> str:
+    """Squash whitespace and tidy the debris left by removed citations/footnotes."""
+    text = squash(text)
+    text = _EMPTY_BRACKETS.sub("", text)
+    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    return text.strip()
+
+
+def join_paragraphs(paragraphs: Iterable[str]) -> str:
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+# --- inline TeX -------------------------------------------------------------------------
+
+_TEX_SYMBOLS = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
+    "zeta": "ζ", "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν",
+    "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "varphi": "φ",
+    "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ",
+    "Lambda": "Λ", "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω", "times": "×",
+    "pm": "±", "mp": "∓", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "sim": "~",
+    "approx": "≈", "ne": "≠", "neq": "≠", "cdot": "·", "circ": "°", "infty": "∞",
+    "partial": "∂", "nabla": "∇", "propto": "∝", "rightarrow": "→", "to": "→",
+    "leftarrow": "←", "AA": "Å", "prime": "′", "%": "%", "ldots": "...", "cdots": "...",
+}  # fmt: skip
+_TEX_DROP = re.compile(
+    r"\\(?:rm|it|bf|mathrm|mathit|mathbf|mathsf|mathcal|mathbb|textrm|text|textit|textbf|"
+    r"operatorname|left|right|big|Big|bigg|Bigg|displaystyle|scriptstyle|,|;|:|!|quad|qquad)(?![A-Za-z])"
+)
+_TEX_CMD = re.compile(r"\\([A-Za-z]+|%)")
+
+
+def tex_to_plain(tex: str) -> str:
+    """A light plain-text rendering of inline TeX, as a browser shows it without markup.
+
+    ``{{\\rm{Li}}}_{2}`` -> ``Li2``, ``\\alpha \\approx 0.5`` -> ``α ≈ 0.5``: font commands,
+    braces and sub/superscript markers are dropped (as ``H<sub>2</sub>O`` -> ``H2O``),
+    common symbols become Unicode and any other command is dropped.
+    """
+    t = tex.strip()
+    if t.startswith("\\(") and t.endswith("\\)"):
+        t = t[2:-2]
+    t = _TEX_DROP.sub(" ", t)
+    t = _TEX_CMD.sub(lambda m: _TEX_SYMBOLS.get(m.group(1), " "), t)
+    t = t.replace("{", "").replace("}", "").replace("_", "").replace("^", "").replace("~", " ")
+    t = t.replace("\\", "")
+    return squash(t)
+
+
+def tex_inline(tex: str) -> str:
+    """Inline TeX kept verbatim as ``$tex$`` (for ``keep_math``)."""
+    t = tex.strip()
+    if t.startswith("\\(") and t.endswith("\\)"):
+        t = t[2:-2]
+    return f"${t.strip()}$"
+
+
+def tex_display(tex: str) -> str:
+    """Display TeX kept verbatim as ``$$tex$$`` (for ``keep_math``)."""
+    t = tex.strip()
+    if t.startswith("$$") and t.endswith("$$") and len(t) >= 4:
+        t = t[2:-2]
+    elif t.startswith("\\[") and t.endswith("\\]"):
+        t = t[2:-2]
+    return f"$${t.strip()}$$"
+
+
+# --- section titles ---------------------------------------------------------------------
+
+#: Titles of back matter and page chrome: never article text.
+BACK_MATTER = frozenset(
+    {
+        "references",
+        "bibliography",
+        "acknowledgements",
+        "acknowledgments",
+        "acknowledgement",
+        "acknowledgment",
+        "author information",
+        "authors and affiliations",
+        "author contributions",
+        "contributions",
+        "competing interests",
+        "ethics declarations",
+        "peer review",
+        "peer review information",
+        "additional information",
+        "supplementary information",
+        "supplementary materials",
+        "supplementary material",
+        "electronic supplementary material",
+        "rights and permissions",
+        "about this article",
+        "notes",
+        "abbreviations",
+        "change history",
+        "similar content being viewed by others",
+        "comments",
+        "further reading",
+        "cite this article",
+        "download references",
+    }
+)
+#: Back-matter ids used by nature.com (section ids and heading ids).
+BACK_MATTER_IDS = frozenset(
+    {
+        "Bib1",
+        "Ack1",
+        "author-information",
+        "ethics",
+        "additional-information",
+        "rightslink",
+        "article-info",
+        "article-comments",
+        "further-reading",
+        "notes",
+        "peer-review",
+        "references",
+        "acknowledgements",
+        "supplementary-information",
+        "change-history",
+    }
+)
+
+_INTRO = {"introduction", "main", "background", "main text"}
+_CONCLUSION_PREFIX = ("conclusion", "concluding remarks", "outlook", "summary")
+_METHODS_PREFIX = (
+    "method",
+    "materials and method",
+    "material and method",
+    "online method",
+    "experimental",
+    "experiment",
+    "computational method",
+    "computational detail",
+)
+
+
+def normalise_title(title: str) -> str:
+    t = squash(title).lower().rstrip(".:")
+    return re.sub(r"^(\d+(\.\d+)*|[ivx]+)\.?\s+", "", t)  # drop numbering "2.", "II."
+
+
+def is_back_matter(title: str | None, ident: str | None = None) -> bool:
+    if ident and (ident in BACK_MATTER_IDS or ident.removesuffix("-section") in BACK_MATTER_IDS):
+        return True
+    return bool(title) and normalise_title(title or "") in BACK_MATTER
+
+
+def section_kind(title: str, results_and_discussion: str = "discussion") -> str:
+    """Map a top-level section title to a Section kind.
+
+    ``Main`` (Nature-style journals), ``Introduction`` and ``Background`` are the
+    introduction; ``Conclusion(s)``, ``Concluding remarks``, ``Outlook`` and ``Summary``
+    the conclusion; ``Results and discussion`` goes to ``results_and_discussion``
+    ("discussion" or "results"); anything unrecognised (``Data availability``) is other.
+    """
+    t = normalise_title(title)
+    if t.startswith("abstract"):
+        return "abstract"
+    if t in _INTRO or t.startswith("introduction"):
+        return "introduction"
+    if t.startswith(_CONCLUSION_PREFIX):
+        return "conclusion"
+    if t.startswith("results") and "discussion" in t:
+        return results_and_discussion
+    if t.startswith("result"):
+        return "results"
+    if t.startswith("discussion"):
+        return "discussion"
+    if t.startswith(_METHODS_PREFIX) or t.endswith(" methods"):
+        return "methods"
+    return "other"
+
+
+_JATS_SEC_TYPES = {
+    "intro": "introduction",
+    "introduction": "introduction",
+    "results": "results",
+    "discussion": "discussion",
+    "conclusions": "conclusion",
+    "conclusion": "conclusion",
+    "methods": "methods",
+    "materials|methods": "methods",
+    "materials": "methods",
+}
+
+
+def jats_sec_kind(sec_type: str | None, title: str, results_and_discussion: str = "discussion") -> str:
+    """Kind from a JATS ``sec-type`` when it is a known one, else from the title."""
+    if sec_type:
+        st = sec_type.strip().lower()
+        if st in _JATS_SEC_TYPES:
+            return _JATS_SEC_TYPES[st]
+        if st == "results|discussion":
+            return results_and_discussion
+    return section_kind(title, results_and_discussion)
