@@ -1,0 +1,104 @@
+"""Content-addressed store of fetched bytes: ``WORK/raw/ab/cd/<sha256>.gz``.
+
+The blob is named by the sha256 of the uncompressed bytes; its metadata (url, final url,
+status, headers, fetched_at) is indexed in the crawl journal keyed by the canonical URL.
+Blobs are written to a temporary file and renamed, so a crash never leaves half a blob.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ccpapers.crawl.fetch.urls import canonical_url
+from ccpapers.crawl.journal_db import JournalDB
+
+
+@dataclass
+class Response:
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    content: bytes
+    from_cache: bool = False
+    sha256: str | None = None
+    fetched_at: str | None = None
+    history: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+
+class BlobStore:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def path(self, sha: str) -> Path:
+        return self.root / sha[:2] / sha[2:4] / f"{sha}.gz"
+
+    def put(self, data: bytes) -> str:
+        sha = hashlib.sha256(data).hexdigest()
+        path = self.path(sha)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(gzip.compress(data, mtime=0))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        return sha
+
+    def get(self, sha: str) -> bytes | None:
+        path = self.path(sha)
+        try:
+            data = gzip.decompress(path.read_bytes())
+        except (OSError, EOFError, gzip.BadGzipFile):
+            return None
+        return data if hashlib.sha256(data).hexdigest() == sha else None
+
+
+class FetchCache:
+    """Blob store + journal index: ``lookup(url)`` / ``store(response)``."""
+
+    def __init__(self, raw_dir: str | Path, db: JournalDB) -> None:
+        self.blobs = BlobStore(raw_dir)
+        self.db = db
+
+    def lookup(self, url: str) -> Response | None:
+        meta = self.db.get_fetch(canonical_url(url))
+        if meta is None:
+            return None
+        data = self.blobs.get(meta["sha256"])
+        if data is None:  # blob lost or corrupt: treat as not cached
+            return None
+        return Response(
+            url=meta["url"],
+            final_url=meta["final_url"],
+            status=meta["status"],
+            headers=meta["headers"],
+            content=data,
+            from_cache=True,
+            sha256=meta["sha256"],
+            fetched_at=meta["fetched_at"],
+        )
+
+    def store(self, resp: Response) -> None:
+        sha = self.blobs.put(resp.content)  # blob first, then the index row
+        resp.sha256 = sha
+        keep = {k: v for k, v in resp.headers.items() if k.lower() != "set-cookie"}
+        self.db.put_fetch(
+            canonical_url(resp.url), resp.url, resp.final_url, resp.status, keep, sha, len(resp.content)
+        )
+        meta = self.db.get_fetch(canonical_url(resp.url))
+        resp.fetched_at = meta["fetched_at"] if meta else None

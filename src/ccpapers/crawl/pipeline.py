@@ -1,0 +1,239 @@
+"""The crawl: discover references, fetch and parse each page, decide, write outputs.
+
+Everything durable goes to the journal (SQLite) and the raw cache as it happens, so an
+interrupted run (Ctrl-C, ``kill -9``, a sleeping laptop) resumes where it stopped:
+finished windows are not discovered again, cached pages are not fetched again, decided
+papers are not parsed again (their stored Paper is re-checked against the policy).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from ccpapers.config import write_resolved_config
+from ccpapers.crawl.config import CrawlConfig
+from ccpapers.crawl.fetch.cache import FetchCache
+from ccpapers.crawl.fetch.client import LaneSpec, PoliteClient
+from ccpapers.crawl.fetch.errors import BlockedError, FetchError, HttpStatusError
+from ccpapers.crawl.journal_db import JournalDB
+from ccpapers.crawl.journals import Journal, load_journals, parse_years, select_journals
+from ccpapers.crawl.progress import CrawlProgress
+from ccpapers.crawl.report import build_report
+from ccpapers.crawl.sources.base import Window
+from ccpapers.io import write_json, write_jsonl, write_parquet
+from ccpapers.licenses import LicensePolicy
+from ccpapers.registry import PARSERS
+from ccpapers.types import Paper
+
+log = logging.getLogger(__name__)
+
+TODO_STATES = ("discovered", "fetched", "parsed")
+
+
+def journal_db_path(work: str | Path) -> Path:
+    return Path(work) / "raw" / "journal.sqlite"
+
+
+def make_source(cfg: CrawlConfig, journals: list[Journal], table: dict[str, Journal]) -> Any:
+    from ccpapers.registry import SOURCES
+
+    cls = SOURCES.get(cfg.source)
+    years = parse_years(cfg.years)
+    if cfg.source == "crossref":
+        return cls(journals, years, cfg.crossref_api, cfg.site, cfg.mailto, cfg.rows, cfg.since)
+    if cfg.source == "listing":
+        return cls(journals, years, cfg.site, cfg.since)
+    return cls(cfg.dois_file, cfg.site, table)
+
+
+def make_client(cfg: CrawlConfig, cache: FetchCache | None) -> PoliteClient:
+    return PoliteClient(
+        user_agent=cfg.user_agent,
+        mailto=cfg.mailto,
+        lanes={
+            "site": LaneSpec(cfg.site, cfg.rate),
+            "api": LaneSpec(cfg.crossref_api, cfg.api_rate, header_driven=True),
+        },
+        default_rate=cfg.rate,
+        timeout=cfg.timeout,
+        max_retries=cfg.max_retries,
+        cache=cache,
+    )
+
+
+class Crawl:
+    def __init__(self, cfg: CrawlConfig, client: PoliteClient | None = None) -> None:
+        self.cfg = cfg
+        self.work = Path(cfg.work)
+        self.out_dir = self.work / "papers"
+        self.table = load_journals(cfg.journals_file)
+        self.journals = select_journals(cfg.journals, self.table) if cfg.source != "dois" else []
+        parse_years(cfg.years)  # validate before touching anything
+        self.policy = LicensePolicy(cfg.license_policy)
+        self.source = make_source(cfg, self.journals, self.table)
+        self.db = JournalDB(journal_db_path(self.work))
+        self.client = client or make_client(cfg, FetchCache(self.work / "raw", self.db))
+        self.discovery_errors: dict[str, str] = {}
+        self.new_refs = 0
+        self.stopped: str | None = None
+
+    # -- discovery -----------------------------------------------------------------------
+    def discover(self, progress: CrawlProgress) -> None:
+        windows = self.source.windows()
+        progress.start_discovery(len(windows))
+        for w in windows:
+            self._discover_window(w)
+            progress.advance_discovery(self.db.total_refs())
+
+    def _discover_window(self, w: Window) -> None:
+        if w.first_url is None:
+            for ref in w.refs:
+                self.new_refs += self.db.add_ref(ref)
+            return
+        rec = self.db.window(w.key)
+        if rec and rec["state"] == "done" and not self.cfg.refresh:
+            return
+        refresh = self.cfg.refresh
+        url: str | None = w.first_url
+        found, expected, pages = 0, None, 0
+        while url:
+            try:
+                resp = self.client.get(url, use_cache=not refresh)
+                page = self.source.parse_page(w, resp.content, url)
+            except BlockedError:
+                raise
+            except HttpStatusError as exc:
+                if pages and not refresh and exc.status in (400, 404, 410):
+                    # a stale Crossref cursor from an interrupted run: walk the window afresh
+                    log.info("%s: %s, discovering the window again", w.key, exc)
+                    refresh, url, found, pages = True, w.first_url, 0, 0
+                    continue
+                self._window_failed(w, found, expected, exc.code, str(exc))
+                return
+            except FetchError as exc:
+                self._window_failed(w, found, expected, exc.code, str(exc))
+                return
+            except ValueError as exc:
+                self._window_failed(w, found, expected, "bad_discovery_page", str(exc))
+                return
+            pages += 1
+            for ref in page.refs:
+                self.new_refs += self.db.add_ref(ref)
+            found += len(page.refs)
+            expected = page.expected if page.expected is not None else expected
+            self.db.set_window(w.key, "partial", found, expected)
+            if self.source.name == "listing" and expected is not None and found >= expected:
+                break  # the year is complete by DOI count, whatever page the site is on
+            url = page.next_url
+        self.db.set_window(w.key, "done", found, expected)
+
+    def _window_failed(self, w: Window, found: int, expected: int | None, code: str, msg: str) -> None:
+        log.warning("discovery of %s failed: %s", w.key, msg)
+        self.discovery_errors[w.key] = f"{code}: {msg}"
+        self.db.set_window(w.key, "failed", found, expected)
+
+    # -- fetch, parse, decide --------------------------------------------------------------
+    def recheck_decided(self) -> None:
+        """Apply the current policy to papers decided in earlier runs (the policy may differ)."""
+        for row in self.db.refs(("kept", "rejected", "parsed")):
+            if not row["paper"]:
+                continue
+            paper = Paper.from_dict(json.loads(row["paper"]))
+            keep, reason = self.policy.check(paper)
+            state = "kept" if keep else "rejected"
+            if (state, reason) != (row["state"], row["reason"]):
+                self.db.set_state(row["doi"], state, reason=reason)
+
+    def process(self, progress: CrawlProgress) -> None:
+        parser = PARSERS.create(self.cfg.parser)
+        todo = self.db.count_where(
+            "state IN ('discovered','fetched','parsed') OR (state='failed' AND attempts < ?)",
+            (self.cfg.max_attempts,),
+        )
+        progress.start_papers(todo)
+        kept = self.db.count_where("state='kept'")
+        for row in self.db.pending(TODO_STATES, self.cfg.max_attempts):
+            if self.cfg.max_papers is not None and kept >= self.cfg.max_papers:
+                self.stopped = f"max_papers={self.cfg.max_papers} reached"
+                break
+            kept += self._process_one(row, parser)
+            progress.advance_papers(kept, self.client.stats.requests)
+
+    def _process_one(self, row: dict[str, Any], parser: Any) -> int:
+        doi = row["doi"]
+        try:
+            resp = self.client.get(row["url"], use_cache=not self.cfg.refresh)
+        except BlockedError:
+            raise
+        except FetchError as exc:
+            self.db.fail(doi, exc.code, str(exc))
+            return 0
+        self.db.set_state(doi, "fetched", error=None, message=None)
+        evidence = [("crossref", hint) for hint in json.loads(row["license_hint"] or "[]")]
+        try:
+            paper = parser.parse(resp.content, url=row["url"], extra_evidence=evidence)
+        except ValueError as exc:  # ParseError is a ValueError
+            self.db.fail(doi, "parse_failed", str(exc))
+            return 0
+        except Exception as exc:  # a parser bug must not stop the crawl; it is counted
+            log.exception("parser crashed on %s", row["url"])
+            self.db.fail(doi, "parser_crash", f"{type(exc).__name__}: {exc}")
+            return 0
+        paper.doi = (paper.doi or doi).lower()
+        if paper.doi != doi:
+            log.info("%s: page names DOI %s", doi, paper.doi)
+        journal = self.table.get(row["journal"])
+        paper.journal = paper.journal or (journal.name if journal else row["journal"])
+        paper.issn = paper.issn or (journal.eissn if journal else None)
+        paper.published = paper.published or row["published"]
+        paper.fetched_at = resp.fetched_at
+        self.db.set_state(doi, "parsed", paper=json.dumps(paper.to_dict(), ensure_ascii=False))
+        keep, reason = self.policy.check(paper)
+        self.db.set_state(doi, "kept" if keep else "rejected", reason=reason)
+        return int(keep)
+
+    # -- outputs -----------------------------------------------------------------------------
+    def kept_papers(self) -> list[Paper]:
+        return [Paper.from_dict(json.loads(r["paper"])) for r in self.db.refs(("kept",))]
+
+    def write_outputs(self) -> int:
+        papers = self.kept_papers()
+        if self.cfg.max_papers is not None:
+            papers = papers[: self.cfg.max_papers]
+        write_parquet(self.out_dir / "papers.parquet", papers)
+        if self.cfg.jsonl:
+            write_jsonl(self.out_dir / "papers.jsonl", papers)
+        return len(papers)
+
+    def close(self) -> None:
+        self.client.close()
+        self.db.close()
+
+
+def run_crawl(cfg: CrawlConfig, *, client: PoliteClient | None = None, console: Any = None) -> dict:
+    """Run (or resume) a crawl; returns the report (also written to WORK/papers/report.json)."""
+    started = time.monotonic()
+    crawl = Crawl(cfg, client)
+    write_resolved_config(cfg, crawl.out_dir)
+    progress = CrawlProgress(enabled=cfg.progress, console=console)
+    try:
+        with progress:
+            crawl.discover(progress)
+            if not cfg.dry_run:
+                crawl.recheck_decided()
+                crawl.process(progress)
+    except BlockedError as exc:
+        crawl.stopped = f"blocked: {exc}"
+    finally:
+        try:
+            if not cfg.dry_run:
+                crawl.write_outputs()
+            report = build_report(crawl, time.monotonic() - started)
+            write_json(crawl.out_dir / "report.json", report)
+        finally:
+            crawl.close()
+    return report
