@@ -65,6 +65,14 @@ def make_client(cfg: CrawlConfig, cache: FetchCache | None) -> PoliteClient:
     )
 
 
+def html_complete(resp: Any) -> str | None:
+    """``"truncated"`` for an HTML page that stops before ``</html>`` (a dropped transfer)."""
+    head, tail = resp.content[:2048].lower(), resp.content[-2048:].lower()
+    if b"<html" in head and b"</html>" not in tail:
+        return "truncated"
+    return None
+
+
 class Crawl:
     def __init__(self, cfg: CrawlConfig, client: PoliteClient | None = None) -> None:
         self.cfg = cfg
@@ -166,7 +174,7 @@ class Crawl:
     def _process_one(self, row: dict[str, Any], parser: Any) -> int:
         doi = row["doi"]
         try:
-            resp = self.client.get(row["url"], use_cache=not self.cfg.refresh)
+            resp = self.client.get(row["url"], use_cache=not self.cfg.refresh, validate=html_complete)
         except BlockedError:
             raise
         except FetchError as exc:

@@ -135,14 +135,25 @@ class PoliteClient:
         )
 
     # -- public ------------------------------------------------------------------------
-    def get(self, url: str, *, use_cache: bool = True, store: bool = True) -> Response:
-        """GET ``url`` (cache first unless ``use_cache`` is False); raises a FetchError."""
+    def get(
+        self,
+        url: str,
+        *,
+        use_cache: bool = True,
+        store: bool = True,
+        validate: Callable[[Response], str | None] | None = None,
+    ) -> Response:
+        """GET ``url`` (cache first unless ``use_cache`` is False); raises a FetchError.
+
+        ``validate`` may name a problem with a 2xx body (e.g. ``"truncated"``): such a body
+        is fetched once more, never cached, and reported as that error code if it persists.
+        """
         if use_cache and self.cache is not None:
             cached = self.cache.lookup(url)
             if cached is not None:
                 self.stats.cache_hits += 1
                 return cached
-        resp = self._fetch(url)
+        resp = self._fetch(url, validate=validate)
         if store and self.cache is not None:
             self.cache.store(resp)
         else:
@@ -175,7 +186,6 @@ class PoliteClient:
             self._robots[org] = self._load_robots(org)
             delay = self._robots[org].crawl_delay
             if delay:
-                self._robots[org] = self._robots[org]
                 for name, spec in self.lane_specs.items():
                     if origin(spec.base_url) == org:
                         self.limiter.lane(name, spec.rate, spec.header_driven).crawl_delay = delay
@@ -190,17 +200,23 @@ class PoliteClient:
             if 400 <= exc.status < 500:
                 return RobotsRules(None, self.user_agent)  # no robots.txt: all allowed
             log.warning("robots.txt of %s unavailable (%s): treating the site as disallowed", org, exc)
-            return RobotsRules.disallow_all(self.user_agent)
+            return RobotsRules.disallow_all(self.user_agent, str(exc))
         except BlockedError:
             raise
         except FetchError as exc:
             log.warning("robots.txt of %s unreachable (%s): treating the site as disallowed", org, exc)
-            return RobotsRules.disallow_all(self.user_agent)
+            return RobotsRules.disallow_all(self.user_agent, str(exc))
         return RobotsRules(resp.text, self.user_agent)
 
     # -- network -----------------------------------------------------------------------
-    def _fetch(self, url: str, check_robots: bool = True) -> Response:
+    def _fetch(
+        self,
+        url: str,
+        check_robots: bool = True,
+        validate: Callable[[Response], str | None] | None = None,
+    ) -> Response:
         attempt = 0
+        invalid = 0
         while True:
             retry_after: float | None = None
             try:
@@ -212,7 +228,7 @@ class PoliteClient:
             else:
                 status = resp.status_code
                 if 200 <= status < 300:
-                    return Response(
+                    result = Response(
                         url=url,
                         final_url=str(resp.url),
                         status=status,
@@ -220,19 +236,28 @@ class PoliteClient:
                         content=resp.content,
                         history=history,
                     )
-                if status == 403 and b"blocked" in resp.content[:20000].lower():
+                    problem = validate(result) if validate else None
+                    if problem is None:
+                        return result
+                    invalid += 1
+                    if invalid > 1:
+                        raise NetworkError(problem, f"{url}: {problem} body, twice; not cached", url)
+                    error = NetworkError(problem, f"{url}: {problem} body", url)
+                    retry_after = 0.0  # fetch it again at the lane's pace, no backoff
+                elif status == 403 and b"blocked" in resp.content[:20000].lower():
                     raise BlockedError(str(resp.url), self.user_agent)
-                if status not in RETRY_STATUSES:
+                elif status not in RETRY_STATUSES:
                     raise HttpStatusError(status, url)
-                error = HttpStatusError(status, url)
-                retry_after = parse_retry_after(resp.headers.get("retry-after"))
-                if retry_after is not None and retry_after > self.max_retry_after:
-                    raise HttpStatusError(
-                        status,
-                        url,
-                        f"HTTP {status} for {url}: the server asks to wait {retry_after:.0f} s "
-                        f"(more than {self.max_retry_after:.0f} s); re-run later to resume",
-                    )
+                else:
+                    error = HttpStatusError(status, url)
+                    retry_after = parse_retry_after(resp.headers.get("retry-after"))
+                    if retry_after is not None and retry_after > self.max_retry_after:
+                        raise HttpStatusError(
+                            status,
+                            url,
+                            f"HTTP {status} for {url}: the server asks to wait {retry_after:.0f} s "
+                            f"(more than {self.max_retry_after:.0f} s); re-run later to resume",
+                        )
             if attempt >= self.max_retries:
                 raise error
             attempt += 1
@@ -251,7 +276,16 @@ class PoliteClient:
         history: list[str] = []
         current = url
         for _ in range(MAX_REDIRECTS + 1):
-            if check_robots and self.respect_robots and not self.robots_for(current).allowed(current):
+            rules = self.robots_for(current) if check_robots and self.respect_robots else None
+            if rules is not None and not rules.allowed(current):
+                if rules.unavailable:
+                    raise RobotsDisallowed(
+                        f"robots.txt of {origin(current)} could not be read ({rules.unavailable}); "
+                        "nothing is fetched from a site whose rules are unknown. Check --site/--crossref-api "
+                        "and your connection, then re-run.",
+                        current,
+                        code="robots_unavailable",
+                    )
                 raise RobotsDisallowed(f"robots.txt disallows {current} for {self.user_agent}", current)
             lane = self.lane_for(current)
             self.limiter.acquire(lane)

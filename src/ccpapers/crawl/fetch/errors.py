@@ -29,6 +29,11 @@ class NetworkError(FetchError):
 class RobotsDisallowed(FetchError):
     code = "robots_disallowed"
 
+    def __init__(self, message: str, url: str = "", code: str | None = None) -> None:
+        super().__init__(message, url)
+        if code:
+            self.code = code
+
 
 class BlockedError(FetchError):
     """The site answered 403 "Blocked": continuing would be impolite and pointless."""

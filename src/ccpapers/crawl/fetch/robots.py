@@ -6,9 +6,11 @@ from urllib.robotparser import RobotFileParser
 
 
 class RobotsRules:
-    def __init__(self, text: str | None, user_agent: str) -> None:
-        """``text`` None means "no robots.txt" (4xx): everything allowed."""
+    def __init__(self, text: str | None, user_agent: str, unavailable: str | None = None) -> None:
+        """``text`` None means "no robots.txt" (4xx): everything allowed. ``unavailable``
+        says why robots.txt could not be read (then everything is disallowed, RFC 9309)."""
         self.user_agent = user_agent
+        self.unavailable = unavailable
         self.token = user_agent.split("/", 1)[0].strip() or "*"
         self._parser: RobotFileParser | None = None
         if text is not None:
@@ -17,8 +19,8 @@ class RobotsRules:
             self._parser = p
 
     @classmethod
-    def disallow_all(cls, user_agent: str) -> RobotsRules:
-        return cls("User-agent: *\nDisallow: /\n", user_agent)
+    def disallow_all(cls, user_agent: str, reason: str) -> RobotsRules:
+        return cls("User-agent: *\nDisallow: /\n", user_agent, unavailable=reason)
 
     def allowed(self, url: str) -> bool:
         if self._parser is None:
