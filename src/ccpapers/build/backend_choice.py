@@ -1,0 +1,68 @@
+"""Which backend serves which split, decided from flags, the spec and the environment."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ccpapers.config import ConfigError
+from ccpapers.registry import BACKENDS
+
+KEY_ENVS = {
+    "anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"),
+    "openai": ("OPENAI_API_KEY", "OPENAI_BASE_URL"),
+    "deepl": ("DEEPL_AUTH_KEY",),
+}
+CHAT_BACKENDS = ("anthropic", "openai", "transformers")
+
+
+def has_credentials(name: str) -> bool:
+    if name in ("offline", "transformers"):
+        return True
+    return any(os.environ.get(env) for env in KEY_ENVS.get(name, ()))
+
+
+def auto_backend() -> str:
+    """The first chat backend whose key (or OPENAI_BASE_URL) is set, else ``offline``."""
+    for name in ("anthropic", "openai"):
+        if has_credentials(name):
+            return name
+    return "offline"
+
+
+def main_backend_name(flag: str, spec_backend: str) -> tuple[str, bool]:
+    """(name, explicit). Explicit choices must have their key; ``auto`` falls back to offline."""
+    if flag:
+        name, explicit = flag, True
+    elif spec_backend and spec_backend != "auto":
+        name, explicit = spec_backend, False
+    else:
+        return auto_backend(), False
+    BACKENDS.get(name)  # "did you mean" for typos
+    if not has_credentials(name):
+        if explicit:
+            envs = " or ".join(KEY_ENVS.get(name, ()))
+            raise ConfigError(
+                f"backend={name}: set {envs} in the environment (keys are never read from files)"
+            )
+        return auto_backend(), False
+    return name, explicit
+
+
+class BackendPool:
+    """Creates each backend once: model from --model (main backend) or the spec's ``models``."""
+
+    def __init__(self, main: str, model_flag: str, spec_models: dict[str, str], timeout: float) -> None:
+        self.main = main
+        self.model_flag = model_flag
+        self.spec_models = spec_models
+        self.timeout = timeout
+        self._made: dict[str, Any] = {}
+
+    def get(self, name: str) -> Any:
+        if name not in self._made:
+            model = (
+                self.model_flag if (name == self.main and self.model_flag) else self.spec_models.get(name, "")
+            )
+            self._made[name] = BACKENDS.create(name, model=model, timeout=self.timeout)
+        return self._made[name]

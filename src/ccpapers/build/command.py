@@ -1,0 +1,61 @@
+"""``ccpapers build``: CLI wrapper around :func:`ccpapers.build.run_build`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ccpapers.build.config import BuildConfig
+from ccpapers.config import add_config_arguments, resolve_config
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "Keys come only from the environment: ANTHROPIC_API_KEY, OPENAI_API_KEY, OPENAI_BASE_URL "
+        "(any OpenAI-compatible server), DEEPL_AUTH_KEY. With none set and no --backend the build "
+        "runs offline (text splits and cloze Q&A/MCQ) and lists the splits it cannot make. "
+        "Replies are cached under WORK/cache/llm: a re-run makes no calls, an interrupted run resumes."
+    )
+    add_config_arguments(parser, BuildConfig)
+
+
+def main(args: argparse.Namespace) -> int:
+    from ccpapers.build import run_build
+    from ccpapers.build.limits import Fatal
+
+    cfg = resolve_config(BuildConfig, args)
+    try:
+        report = run_build(cfg)
+    except Fatal as exc:
+        print(f"ccpapers build: stopped: {exc}", file=sys.stderr)
+        print("Finished requests are cached; fix the problem and re-run to resume.", file=sys.stderr)
+        return 1
+    if report.get("estimate"):
+        total = report["total"]
+        print(
+            f"estimate for spec {report['spec']} (backend {report['backend']}); {report['cached']} requests cached"
+        )
+        for split, row in report["by_split"].items():
+            print(
+                f"  {split:12s} calls={int(row['calls']):6d} in≈{int(row['input_tokens']):9d} tok "
+                f"out≈{int(row['output_tokens']):8d} tok chars={int(row['characters']):8d} ≈${row['cost_usd']:.4f}"
+            )
+        print(
+            f"  total        calls={int(total['calls'])} cost≈${total['cost_usd']:.4f} "
+            f"(upper bound ${report['max_cost_bound_usd']:.4f})"
+        )
+        if report["unpriced_models"]:
+            print(f"  no price known for {', '.join(report['unpriced_models'])} (priced at $0; see --prices)")
+    else:
+        print(
+            json.dumps(
+                {k: report[k] for k in ("spec", "backend", "splits", "calls", "cache_hits", "cost_usd")}
+            )
+        )
+        stopped = report["engine"].get("stopped")
+        if stopped:
+            print(f"stopped early: {stopped}; re-run with a higher --max-cost to continue", file=sys.stderr)
+    for split, why in report.get("cannot_make", {}).items():
+        print(f"not built: {split}: {why}", file=sys.stderr)
+    return 0
