@@ -54,13 +54,38 @@ def _head(data: bytes) -> bytes:
     return head
 
 
+_PROLOG = re.compile(
+    rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE\s+(?P<dt>[\w:.-]+)(?:[^\[>]|\[.*?\])*>)", re.S | re.I
+)
+_FIRST_TAG = re.compile(rb"\s*<([A-Za-z][\w:.-]*)")
+
+
+def _root_name(data: bytes) -> str | None:
+    """Lower-cased name of the document's root element (or DOCTYPE name), skipping the prolog."""
+    head, pos, doctype = _head(data), 0, None
+    while True:
+        m = _PROLOG.match(head, pos)
+        if not m or m.end() == pos:
+            break
+        doctype = doctype or m.group("dt")
+        pos = m.end()
+    m = _FIRST_TAG.match(head, pos)
+    name = m.group(1) if m else doctype
+    return name.decode("ascii", "replace").lower().rsplit(":", 1)[-1] if name else None
+
+
 def looks_like_html(data: bytes) -> bool:
+    root = _root_name(data)
+    if root is not None:
+        return root == "html"
     return bool(_HTML_MARK.search(_head(data)))
 
 
 def looks_like_jats(data: bytes) -> bool:
-    head = _head(data)
-    return not _HTML_MARK.search(head) and bool(_JATS_MARK.search(head))
+    root = _root_name(data)
+    if root is not None:
+        return root == "article"
+    return bool(_JATS_MARK.search(_head(data)))
 
 
 def detect_format(data: bytes, source: str | None = None) -> str:

@@ -31,7 +31,6 @@ from ccpapers.crawl.parsers.text import (
     tex_inline,
     tex_to_plain,
 )
-from ccpapers.licenses import decide
 from ccpapers.types import Paper, Section
 
 VERSION = "2026.11"
@@ -46,6 +45,7 @@ _SKIP = frozenset(
     "inline-graphic fn-group fn ref-list ack object-id alt-text long-desc permissions "
     "chem-struct-wrap code array".split()
 )
+_NUMERIC_SUP = re.compile(r"\s*[\-\u2212\u2013+]?\s*\d")
 _DROP_XREF = frozenset({"bibr", "fn", "table-fn", "ref"})
 
 
@@ -86,10 +86,23 @@ def _text(el: Any | None) -> str:
     return squash("".join(el.itertext())) if el is not None else ""
 
 
+_TEX_DOC = re.compile(r"\\begin\{document\}(.*?)\\end\{document\}", re.S)
+_TEX_DELIMS = re.compile(r"^\s*(?:\$\$|\$|\\\[|\\\()(.*?)(?:\$\$|\$|\\\]|\\\))\s*$", re.S)
+
+
+def unwrap_tex(tex: str) -> str:
+    """Bare TeX from a ``tex-math`` (drops ``\\documentclass`` wrappers and ``$$`` delimiters)."""
+    m = _TEX_DOC.search(tex)
+    if m:
+        tex = m.group(1)
+    m = _TEX_DELIMS.match(tex)
+    return (m.group(1) if m else tex).strip()
+
+
 def _tex_of(el: Any) -> str | None:
     for d in el.iter():
         if _local(d) == "tex-math":
-            return "".join(d.itertext())
+            return unwrap_tex("".join(d.itertext()))
     for d in el.iter():
         if _local(d) == "math" and d.get("alttext"):
             return d.get("alttext")
@@ -132,7 +145,7 @@ class JatsParser:
             doi=self._doi(meta),
             title=_text(_child(meta, "title-group", "article-title")),
             journal=self._journal(front),
-            license=decide(evidence),
+            license=licence_evidence.decide_licence(evidence),
             sections=sections,
             issn=self._issn(front),
             year=int(published[:4]) if published else None,
@@ -271,6 +284,8 @@ class JatsParser:
                 col.block()
                 col.add(tex_display(tex))
                 col.block()
+            else:
+                col.add(" ")
             return
         if name == "inline-formula":
             tex = _tex_of(el)
@@ -278,6 +293,9 @@ class JatsParser:
                 col.add(tex_inline(tex) if self.keep_math else tex_to_plain(tex))
             else:
                 col.add(squash("".join(el.itertext())).replace(" ", ""))
+            return
+        if name == "sup" and _NUMERIC_SUP.match("".join(el.itertext())):
+            col.add("^" + "".join(el.itertext()))  # 10<sup>8</sup> -> 10^8, never "108"
             return
         if name in _BLOCK:
             col.block()

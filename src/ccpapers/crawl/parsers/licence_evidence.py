@@ -1,7 +1,7 @@
 """Collect licence evidence from a page or a JATS file as ``(source, text)`` pairs.
 
 The pairs go to :func:`ccpapers.licenses.decide`, which merges agreeing evidence and
-reports conflicts. Nothing here decides; ``dc.rights``/copyright lines are never used
+reports conflicts (``decide_licence`` wraps it to keep the verbatim statement); ``dc.rights``/copyright lines are never used
 (they are copyright notices, not licences).
 
 HTML sources: ``rights-link`` (CC link in the Rights and permissions section or any
@@ -24,13 +24,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ccpapers.crawl.parsers.text import squash
+from ccpapers.licenses import decide, parse_license
+from ccpapers.types import License
 
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 _RIGHTS_XPATH = (
     "//section[@data-title='Rights and permissions'] | //*[@id='rightslink-content']"
     " | //section[@aria-labelledby='rightslink']"
 )
-_STATEMENT_WORDS = re.compile(r"creative\s*commons|licen[cs]ed|licen[cs]e\b|public domain", re.I)
 
 
 class _Pairs:
@@ -89,9 +90,7 @@ def html_evidence(doc: Any) -> list[tuple[str, str]]:
         for p in container.iter("p"):
             if "c-article-rights" in (p.get("class") or "").split():
                 continue
-            text = squash(p.text_content())
-            if _STATEMENT_WORDS.search(text):
-                pairs.add("rights-statement", text)
+            pairs.add("rights-statement", p.text_content())  # closed wording kept as provenance
     for a in doc.xpath("//a[@rel='license'] | //link[@rel='license']"):
         href = a.get("href") or ""
         if "creativecommons.org" in href and ("rights-link", squash(href)) not in pairs.items:
@@ -152,3 +151,23 @@ def jats_evidence(root: Any, today: dt.date | None = None) -> list[tuple[str, st
             if _local(p) == "license-p":
                 pairs.add("jats-license-p", "".join(p.itertext()))
     return pairs.items
+
+
+_STATEMENT_SOURCES = ("rights-statement", "jats-license-p")
+
+
+def decide_licence(evidence: list[str | tuple[str, str]]) -> License:
+    """:func:`ccpapers.licenses.decide`, keeping the page's verbatim statement.
+
+    ``decide`` prefers statements without a URL; the nature.com statement ends with the
+    licence URL as link text, so the agreeing statement paragraph is put back here.
+    """
+    lic = decide(evidence)
+    if lic.hub_id == "unknown" or lic.conflict:
+        return lic
+    for item in evidence:
+        if isinstance(item, tuple) and item[0] in _STATEMENT_SOURCES:
+            if parse_license(item[1]).hub_id == lic.hub_id:
+                lic.statement = item[1]
+                break
+    return lic

@@ -30,7 +30,6 @@ from ccpapers.crawl.parsers.text import (
     tex_inline,
     tex_to_plain,
 )
-from ccpapers.licenses import decide
 from ccpapers.types import Paper, Section
 
 VERSION = "2026.11"
@@ -62,6 +61,7 @@ _HEADING_LEVEL = {"h3": 1, "h4": 2, "h5": 3, "h6": 4}
 _CITATION_HREF = re.compile(r"#(?:ref-?CR\d+|ref\d+|Fn\d+|fn\d+|B\d+|CR\d+)$", re.I)
 _DOI_PREFIX = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)", re.I)
 _ARTICLE_URL = re.compile(r"nature\.com/articles/([^/?#]+)")
+_NUMERIC_SUP = re.compile(r"\s*[\-\u2212\u2013+]?\s*\d")
 _PAYWALL_TEXT = "This is a preview of subscription content"
 _CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([A-Za-z0-9_\-]+)", re.I)
 _HTML_PARSERS: dict[str, etree.HTMLParser] = {}
@@ -117,6 +117,22 @@ def _iso_date(value: str | None) -> str | None:
     return "-".join([y] + [f"{int(x):02d}" for x in (mo, d) if x])
 
 
+def _display_name(name: str) -> str:
+    """``"Okafor, Adaeze"`` (citation_author style) -> ``"Adaeze Okafor"``, as JATS gives it."""
+    name = squash(name)
+    surname, sep, given = name.partition(", ")
+    if sep and surname and given and "," not in given:
+        return f"{given} {surname}"
+    return name
+
+
+def _best_date(meta: dict[str, list[str]], *names: str) -> str | None:
+    """The first full ``YYYY-MM-DD`` date among the tags (``citation_publication_date``
+    is sometimes only ``YYYY/MM``), else the first partial one."""
+    dates = [d for name in names for v in meta.get(name, []) if (d := _iso_date(v))]
+    return next((d for d in dates if len(d) == 10), dates[0] if dates else None)
+
+
 class NatureHtmlParser:
     """Parse a nature.com (or link.springer.com-style) article page into a Paper."""
 
@@ -156,21 +172,14 @@ class NatureHtmlParser:
             )
         evidence = licence_evidence.html_evidence(doc) + list(extra_evidence or [])
         layer = licence_evidence.datalayer(doc) or {}
-        published = _iso_date(
-            _first(
-                meta,
-                "citation_publication_date",
-                "prism.publicationdate",
-                "dc.date",
-                "citation_online_date",
-                "citation_date",
-            )
+        published = _best_date(
+            meta, "citation_publication_date", "prism.publicationdate", "dc.date", "citation_online_date"
         )
         return Paper(
             doi=self._doi(meta, doc, url),
             title=self._title(meta, doc),
             journal=_first(meta, "citation_journal_title", "prism.publicationname", "og:site_name") or "",
-            license=decide(evidence),
+            license=licence_evidence.decide_licence(evidence),
             sections=sections,
             issn=_first(meta, "citation_issn", "prism.issn", "prism.eissn"),
             year=int(published[:4]) if published else None,
@@ -228,7 +237,7 @@ class NatureHtmlParser:
                 a.text_content()
                 for a in doc.xpath(f"//ul[{cls('c-article-author-list')}]//a[@data-test='author-name']")
             ]
-        return [squash(n) for n in names if squash(n)]
+        return [_display_name(n) for n in names if squash(n)]
 
     @staticmethod
     def _paywalled(doc: Any) -> bool:
@@ -300,6 +309,8 @@ class NatureHtmlParser:
                 col.block()
                 col.add(tex_display(tex[0].text_content()))
                 col.block()
+            else:
+                col.add(" ")
             return
         if (
             tag in _SKIP_TAGS
@@ -335,6 +346,9 @@ class NatureHtmlParser:
             col.start(base + tuple(stack) + (title,))
             self._walk(el, col, base + tuple(stack) + (title,), [], title)
             col.start(base + tuple(stack))
+            return
+        if tag == "sup" and _NUMERIC_SUP.match(el.text_content()):
+            col.add("^" + el.text_content())  # 10<sup>8</sup> -> 10^8, never "108"
             return
         if tag in _BLOCK:
             col.block()

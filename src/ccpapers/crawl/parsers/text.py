@@ -46,28 +46,67 @@ _TEX_SYMBOLS = {
     "partial": "∂", "nabla": "∇", "propto": "∝", "rightarrow": "→", "to": "→",
     "leftarrow": "←", "AA": "Å", "prime": "′", "%": "%", "ldots": "...", "cdots": "...",
 }  # fmt: skip
-_TEX_DROP = re.compile(
+_TEX_FONT = re.compile(
     r"\\(?:rm|it|bf|mathrm|mathit|mathbf|mathsf|mathcal|mathbb|textrm|text|textit|textbf|"
-    r"operatorname|left|right|big|Big|bigg|Bigg|displaystyle|scriptstyle|,|;|:|!|quad|qquad)(?![A-Za-z])"
+    r"operatorname|left|right|big|Big|bigg|Bigg|displaystyle|scriptstyle)(?![A-Za-z])\s*"
 )
+_TEX_SPACE = re.compile(r"\\(?:,|;|:|!|quad|qquad)(?![A-Za-z])")
+_TEX_OPERATOR = re.compile(r"\s*([=<>≈≤≥±∓×≠→←∝])\s*")
 _TEX_CMD = re.compile(r"\\([A-Za-z]+|%)")
+
+
+_CARET = "\x00"
+_NUMERIC = re.compile(r"\s*[\-\u2212+]?\s*\d")
+
+
+def _superscripts(t: str) -> str:
+    """Mark numeric superscripts (``10^{5}``, ``cm^{-1}``) so they survive as ``^5``, ``^-1``."""
+    out, i = [], 0
+    while i < len(t):
+        ch = t[i]
+        if ch != "^":
+            out.append(ch)
+            i += 1
+            continue
+        j = i + 1
+        while j < len(t) and t[j] == " ":
+            j += 1
+        if j < len(t) and t[j] == "{":
+            depth, k = 0, j
+            while k < len(t):
+                depth += {"{": 1, "}": -1}.get(t[k], 0)
+                if depth == 0:
+                    break
+                k += 1
+            group, i = t[j + 1 : k], k + 1
+        else:
+            group, i = t[j : j + 1], j + 1
+        plain = group.replace("{", "").replace("}", "")
+        out.append((_CARET if _NUMERIC.match(plain) else "") + plain)
+    return "".join(out)
 
 
 def tex_to_plain(tex: str) -> str:
     """A light plain-text rendering of inline TeX, as a browser shows it without markup.
 
-    ``{{\\rm{Li}}}_{2}`` -> ``Li2``, ``\\alpha \\approx 0.5`` -> ``α ≈ 0.5``: font commands,
-    braces and sub/superscript markers are dropped (as ``H<sub>2</sub>O`` -> ``H2O``),
-    common symbols become Unicode and any other command is dropped.
+    ``{{\\rm{Li}}}_{2}`` -> ``Li2``, ``\\alpha \\approx 0.5`` -> ``α ≈ 0.5``,
+    ``10^{-3}`` -> ``10^-3``: font commands, braces and subscript markers are dropped (as
+    ``H<sub>2</sub>O`` -> ``H2O``), numeric superscripts keep a ``^`` (as HTML ``<sup>``
+    does here), common symbols become Unicode and any other command is dropped.
     """
     t = tex.strip()
     if t.startswith("\\(") and t.endswith("\\)"):
         t = t[2:-2]
-    t = _TEX_DROP.sub(" ", t)
+    t = _TEX_FONT.sub("", t)
+    t = _TEX_SPACE.sub(" ", t)
     t = _TEX_CMD.sub(lambda m: _TEX_SYMBOLS.get(m.group(1), " "), t)
+    t = _superscripts(t)
     t = t.replace("{", "").replace("}", "").replace("_", "").replace("^", "").replace("~", " ")
+    t = t.replace(_CARET, "^")
     t = t.replace("\\", "")
-    return squash(t)
+    t = _TEX_OPERATOR.sub(r" \1 ", t)  # relations and binary operators spaced as rendered
+    t = re.sub(r"°\s+(?=[CFK]\b)", "°", t)
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", squash(t))
 
 
 def tex_inline(tex: str) -> str:
