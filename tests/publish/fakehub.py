@@ -122,6 +122,7 @@ class FakeHubState:
             self.repos: dict[tuple[str, str], Repo] = {}
             self.lfs_store: dict[str, bytes] = {}
             self.requests: list[tuple[str, str]] = []  # (method, path) log for assertions
+            self.valid_tokens: set[str] | None = None  # None: any bearer token is accepted
             self._counter = 0
 
     def new_commit(
@@ -219,6 +220,10 @@ class Handler(BaseHTTPRequestHandler):
         self.state.requests.append((self.command, url.path))
         query = parse_qs(url.query)
         try:
+            auth = self.headers.get("Authorization", "")
+            valid = self.state.valid_tokens
+            if auth.startswith("Bearer ") and valid is not None and auth[7:] not in valid:
+                raise HubError(401, "Invalid credentials in Authorization header", None)
             with self.state.lock:
                 self._route(url.path, query, body)
         except HubError as err:

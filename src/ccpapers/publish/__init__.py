@@ -28,6 +28,10 @@ __all__ = ["run_publish", "write_repo_folder"]
 def _read_report(build_dir: Path) -> dict[str, Any]:
     from ccpapers.publish.shards import BuildError
 
+    if not build_dir.is_dir():
+        raise BuildError(
+            f"build folder {build_dir} does not exist: run `ccpapers build` first or pass --build-dir"
+        )
     path = build_dir / "report.json"
     if not path.is_file():
         raise BuildError(f"{path} is missing: the build did not finish; re-run `ccpapers build`")

@@ -187,11 +187,11 @@ def shard_name(index: int, total: int, split: str = SPLIT_NAME) -> str:
 
 
 def iter_shards(table: Any, max_shard_bytes: int) -> Iterator[tuple[str, Any]]:
-    """(file name, table slice) per shard: contiguous, near-equal row counts."""
-    n = shard_count(table, max_shard_bytes)
-    per = math.ceil(table.num_rows / n) if table.num_rows else 0
+    """(file name, table slice) per shard: contiguous, near-equal, never empty row counts."""
+    n = max(1, min(shard_count(table, max_shard_bytes), table.num_rows))
+    bounds = [i * table.num_rows // n for i in range(n + 1)]
     for i in range(n):
-        yield shard_name(i, n), table.slice(i * per, per)
+        yield shard_name(i, n), table.slice(bounds[i], bounds[i + 1] - bounds[i])
 
 
 def write_parquet_shard(table: Any, path: Path) -> None:
