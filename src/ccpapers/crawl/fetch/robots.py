@@ -13,10 +13,12 @@ class RobotsRules:
         self.unavailable = unavailable
         self.token = user_agent.split("/", 1)[0].strip() or "*"
         self._parser: RobotFileParser | None = None
+        self._delay: float | None = None
         if text is not None:
             p = RobotFileParser()
             p.parse(text.splitlines())
             self._parser = p
+            self._delay = self._crawl_delay(text)
 
     @classmethod
     def disallow_all(cls, user_agent: str, reason: str) -> RobotsRules:
@@ -29,7 +31,35 @@ class RobotsRules:
 
     @property
     def crawl_delay(self) -> float | None:
-        if self._parser is None:
-            return None
-        delay = self._parser.crawl_delay(self.token)
-        return float(delay) if delay is not None else None
+        return self._delay
+
+    def _crawl_delay(self, text: str) -> float | None:
+        """Crawl-delay of the group naming our token, else of ``*`` (fractions allowed,
+        which the stdlib parser ignores)."""
+        delays: dict[str, float] = {}
+        agents: list[str] = []
+        in_rules = False
+        for raw in text.splitlines():
+            line = raw.split("#", 1)[0].strip()
+            key, sep, value = line.partition(":")
+            if not sep:
+                continue
+            key, value = key.strip().lower(), value.strip()
+            if key == "user-agent":
+                if in_rules:
+                    agents, in_rules = [], False
+                agents.append(value.lower())
+            else:
+                in_rules = True
+                if key == "crawl-delay":
+                    try:
+                        delay = float(value)
+                    except ValueError:
+                        continue
+                    for agent in agents:
+                        delays[agent] = delay
+        token = self.token.lower()
+        for agent, delay in delays.items():
+            if agent != "*" and agent in token:
+                return delay
+        return delays.get("*")

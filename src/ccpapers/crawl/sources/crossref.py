@@ -32,19 +32,28 @@ def _date(parts_obj: dict | None) -> str | None:
 
 
 def license_evidence(item: dict, today: date | None = None) -> list[str]:
-    """Licence URLs of the version of record (or unspecified) in force today."""
-    today = today or date.today()
-    out: list[str] = []
+    """Licence URLs of the version of record (or unspecified) in force today.
+
+    When several licences follow each other (e.g. NC for six months, then BY) the one that
+    started most recently before today wins; if none has started yet (an embargo, or a
+    mirror dated in the future) the earliest is taken.
+    """
+    today_iso = (today or date.today()).isoformat()
+    dated: list[tuple[str, str]] = []
     for lic in item.get("license") or []:
         url = lic.get("URL")
-        if not url or lic.get("content-version", "vor") not in ("vor", "unspecified"):
-            continue
-        start = _date(lic.get("start"))
-        if start and start > today.isoformat():
-            continue
-        if url not in out:
-            out.append(url)
-    return out
+        if url and lic.get("content-version", "vor") in ("vor", "unspecified"):
+            dated.append((_date(lic.get("start")) or "0000-01-01", url))
+    if not dated:
+        return []
+    started = [d for d in dated if d[0] <= today_iso]
+    if started:
+        latest = max(d[0] for d in started)
+        chosen = [url for start, url in started if start == latest]
+    else:
+        earliest = min(d[0] for d in dated)
+        chosen = [url for start, url in dated if start == earliest]
+    return list(dict.fromkeys(chosen))
 
 
 class CrossrefSource:
