@@ -25,6 +25,7 @@ class ParseError(ValueError):
 
     def __init__(self, message: str, source: str | None = None) -> None:
         self.source = source
+        self.reason = message
         super().__init__(f"{source}: {message}" if source else message)
 
 
