@@ -22,7 +22,7 @@ import yaml
 log = logging.getLogger(__name__)
 STATE_DIR = ".ccpapers"  # local bookkeeping inside the repo folder, never uploaded
 
-__all__ = ["run_publish", "write_repo_folder"]
+__all__ = ["publish_after_build", "run_publish", "write_repo_folder"]
 
 
 def _read_report(build_dir: Path) -> dict[str, Any]:
@@ -276,3 +276,27 @@ def run_publish(cfg: Any) -> dict[str, Any]:
         "validated": bool(cfg.validate),
         "push": push,
     }
+
+
+def publish_after_build(build_cfg: Any, spec: str) -> dict[str, Any]:
+    """What ``ccpapers build --push`` calls once the build of ``spec`` is written.
+
+    Maps the build config's push fields (``repo``, ``tag``, ``private``, ``dry_run``; empty
+    strings mean "not given") onto :class:`PublishConfig` with ``push=True``.
+    """
+    from ccpapers.publish.config import PublishConfig
+
+    cfg = PublishConfig(
+        work=build_cfg.work,
+        spec=spec,
+        repo=getattr(build_cfg, "repo", None) or None,
+        tag=getattr(build_cfg, "tag", None) or None,
+        private=bool(getattr(build_cfg, "private", False)),
+        dry_run=bool(getattr(build_cfg, "dry_run", False)),
+        push=True,
+    )
+    if cfg.repo is None and not cfg.dry_run:
+        from ccpapers.config import ConfigError
+
+        raise ConfigError("--push needs --repo OWNER/NAME (the Hub dataset repo to publish to)")
+    return run_publish(cfg)
