@@ -14,7 +14,7 @@ limiter answering 429 + Retry-After), ``fail_429`` (answer the next N model requ
 Replies are computed from the request: the passage between ``<passage>`` tags is turned
 into questions, multiple choice, rewrites or translations depending on the JSON schema
 named in the request (``ccpapers_qa``, ``ccpapers_mcq``, ``ccpapers_rewrite``,
-``ccpapers_translation``).
+``ccpapers_translation``) or, without a schema, by the instruction's wording.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def default_chat(body_text: str) -> str:
     """The JSON a helpful model would return for the task named in the request."""
     passage = _passage(body_text)
     sents = _sentences(passage)
-    if "ccpapers_mcq" in body_text:
+    if "ccpapers_mcq" in body_text or "multiple-choice questions" in body_text:
         items = []
         for s in sents:
             m = _NUM_UNIT.search(s)
@@ -62,7 +62,7 @@ def default_chat(body_text: str) -> str:
                 }
             )
         return json.dumps({"items": items[:3]})
-    if "ccpapers_qa" in body_text:
+    if "ccpapers_qa" in body_text or "question-answer pairs" in body_text:
         items = [
             {"question": f"Which fact about {' '.join(s.split()[:6])} holds?", "answer": s} for s in sents[:2]
         ]
@@ -70,12 +70,12 @@ def default_chat(body_text: str) -> str:
             {"question": "What does this study show in Fig. 2?", "answer": sents[0] if sents else "x"}
         )
         return json.dumps({"items": items})
-    if "ccpapers_rewrite" in body_text:
+    if "ccpapers_rewrite" in body_text or "Rewrite it as" in body_text:
         style = re.search(r"Rewrite it as (a|an) ([a-z\-]+)", body_text)
         variant = re.search(r"This is variant (\d+)", body_text)
         tag = f"[{style.group(2) if style else '?'} v{variant.group(1) if variant else '?'}]"
         return json.dumps({"text": f"{tag} {passage}"})
-    if "ccpapers_translation" in body_text:
+    if "ccpapers_translation" in body_text or "Translate the passage" in body_text:
         lang = re.search(r"into ([A-Z][a-z]+)\.", body_text)
         return json.dumps({"translation": f"[{lang.group(1) if lang else '?'}] {passage}"})
     return json.dumps({"items": []})

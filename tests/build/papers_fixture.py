@@ -23,9 +23,12 @@ _URLS = {
 
 
 def make_paper(
-    i: int, license_id: str | None = None, conclusion: bool = True, long_intro: bool = False
+    i: int, license_id: str | None = None, conclusion: bool = True, long_intro: bool = False, family: int = 0
 ) -> Paper:
+    """Paper ``i``; ``family`` > 0 gives a different paper with a different material name."""
     name, formula, city, size, temp, value = _TOPICS[i % len(_TOPICS)]
+    if family:
+        name = f"{name}-{family}"
     lic = parse_license(_URLS[license_id or LICENSES[i % len(LICENSES)]])
     intro_paras = [
         f"Layered {name} crystals made from {formula} were first grown in {city} by a vapour route. "
@@ -61,7 +64,7 @@ def make_paper(
             )
         )
     return Paper(
-        doi=f"10.9999/test-{i:03d}",
+        doi=f"10.9999/test-{i:03d}" + (f"-{family}" if family else ""),
         title=f"Stable {name} films from {formula}",
         journal="Journal of Tests",
         license=lic,
@@ -71,5 +74,5 @@ def make_paper(
     )
 
 
-def make_papers(n: int = 6) -> list[Paper]:
-    return [make_paper(i, conclusion=(i != 3)) for i in range(n)]
+def make_papers(n: int = 6, families: int = 1) -> list[Paper]:
+    return [make_paper(i, conclusion=(i != 3), family=f) for f in range(families) for i in range(n)]
