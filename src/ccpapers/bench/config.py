@@ -1,0 +1,119 @@
+"""``BenchConfig``: every knob of one knowledge-injection run (CLI flags, YAML, key=value)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ccpapers.config import CommonConfig, ConfigError, opt
+
+LORA_PRESETS: dict[str, list[str] | str] = {
+    # the study's choice; lm_head included (peft's "all-linear" would exclude it)
+    "partial": ["v_proj", "o_proj", "gate_proj", "up_proj", "lm_head"],
+    "attention": ["q_proj", "v_proj"],
+    "all": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "lm_head"],
+}
+LLAMA2 = "meta-llama/Llama-2-{size}-chat-hf"
+
+
+@dataclass
+class BenchConfig(CommonConfig):
+    # what to measure
+    suite: str = opt("fictional", "suite: fictional | papers | mmlu (registry names)")
+    suite_file: str = opt("", "fictional suite YAML (default: shipped train/suites/fictional.yaml)")
+    build: str = opt("", "papers suite: build folder or spec name under WORK/builds/")
+    texts_per_fact: int = opt(0, "texts used per document/fact: 1..all variants (0 = all)")
+    variants: list[str] = opt([], "variant order/selection, e.g. original,qa,article,de (empty = all)")
+    n_irrelevant: int = opt(0, "number of irrelevant texts mixed into training")
+    irrelevant: str = opt(
+        "",
+        "irrelevant texts: a build folder, a .jsonl with 'text', or 'sample' (default: the suite's, else the bundled sample journal)",
+    )
+    max_questions: int = opt(0, "ask at most this many questions (0 = all; for smoke runs)")
+    dev_questions: int = opt(
+        0, "questions held out as dev set for per-epoch early stopping (never the test set)"
+    )
+    forgetting: bool = opt(False, "also score MMLU-format multiple choice before/after (forgetting check)")
+    mmlu: str = opt("mmlu/mini.jsonl", "MMLU-format source: local .jsonl or a Hub id like cais/mmlu")
+    mmlu_subjects: list[str] = opt(["college_chemistry", "college_physics"], "MMLU subjects")
+    mmlu_shots: int = opt(5, "few-shot examples (first k dev items per subject)")
+    mmlu_limit: int = opt(0, "score at most this many MMLU items (0 = all)")
+    # model
+    model: str = opt("", "local path or Hub id of a causal LM (overrides --size)")
+    size: Literal["7b", "13b", "70b"] = opt("7b", "Llama-2 chat size: meta-llama/Llama-2-{size}-chat-hf")
+    tiny: bool = opt(False, "tiny random-init Llama for a CPU smoke run (numbers mean nothing)")
+    dtype: Literal["auto", "bf16", "fp16", "fp32"] = opt(
+        "auto", "auto = bf16 on GPU (fp16 if no bf16), fp32 on CPU"
+    )
+    quant: Literal["none", "4bit"] = opt("none", "4bit = QLoRA-style NF4 via bitsandbytes")
+    attention: Literal["auto", "flex", "sdpa", "eager"] = opt(
+        "auto", "attention kernel; auto = flex on CUDA, sdpa on CPU"
+    )
+    compile: bool = opt(False, "torch.compile the model for training (fixed row length; first step compiles)")
+    gradient_checkpointing: bool = opt(False, "trade ~30% speed for activation memory")
+    # training
+    method: Literal["lora", "full"] = opt("lora", "LoRA adapters (peft) or full fine-tuning")
+    lora_preset: Literal["partial", "attention", "all"] = opt(
+        "partial", "partial = v,o,gate,up,lm_head; attention = q,v; all"
+    )
+    lora_targets: list[str] = opt([], "explicit LoRA target modules (overrides lora_preset)")
+    lora_r: int = opt(100, "LoRA rank")
+    lora_alpha: float = opt(300.0, "LoRA alpha (scale = alpha / r)")
+    lora_dropout: float = opt(0.0, "LoRA dropout")
+    lr: float = opt(2e-4, "peak learning rate (AdamW)")
+    epochs: int = opt(10, "training epochs")
+    seq_len: int = opt(2048, "packed row length in tokens (documents never attend across rows' boundaries)")
+    batch_rows: int = opt(1, "packed rows per micro-step")
+    grad_accum: int = opt(1, "micro-steps per optimizer step")
+    warmup_ratio: float = opt(0.0, "share of steps with linear warm-up")
+    weight_decay: float = opt(0.0, "AdamW weight decay")
+    max_grad_norm: float = opt(1.0, "gradient clipping (0 = off)")
+    early_stopping: int = opt(
+        0, "stop after this many epochs without dev-score gain (needs dev_questions; 0 = off)"
+    )
+    eval_each_epoch: bool = opt(False, "score the dev questions (or all) after each epoch")
+    seeds: list[int] = opt([0], "seeds; several give mean and a 95% confidence interval")
+    # evaluation
+    prompt: Literal["plain", "chat"] = opt(
+        "plain", "plain = the study's 'Question/Answer' prompt; chat = the model's chat template"
+    )
+    prompt_template: str = opt("Question: {question}\nAnswer:", "plain prompt template ({question})")
+    system_prompt: str = opt("", "system message for the chat template (empty = none)")
+    max_new_tokens: int = opt(100, "greedy tokens generated per answer")
+    gen_batch_size: int = opt(32, "prompts per generation batch (length-bucketed, left-padded)")
+    mcq_batch_size: int = opt(16, "sequences per log-likelihood forward")
+    merge_for_eval: bool = opt(
+        True, "merge LoRA into the weights while generating (restored exactly afterwards)"
+    )
+    judge: str = opt("", "optional LLM judge: a build backend name (e.g. anthropic, openai); empty = off")
+    judge_model: str = opt("", "judge model name for the backend")
+    # bookkeeping
+    objective: str = opt(
+        "gain_x_log10_texts", "sweep objective: gain_x_log10_texts | gain | score | forgetting_gain"
+    )
+    run_name: str = opt("", "output folder name under WORK/bench/ (default: derived from the config)")
+    max_steps: int = opt(0, "stop training after this many optimizer steps (0 = off; smoke tests)")
+
+    def model_id(self) -> str:
+        if self.tiny:
+            return "tiny"
+        return self.model or LLAMA2.format(size=self.size)
+
+    def lora_target_modules(self) -> list[str]:
+        return list(self.lora_targets) or list(LORA_PRESETS[self.lora_preset])
+
+    def validate(self) -> None:
+        if self.epochs < 0 or self.seq_len < 16 or self.batch_rows < 1 or self.grad_accum < 1:
+            raise ConfigError("epochs >= 0, seq_len >= 16, batch_rows >= 1, grad_accum >= 1 are required")
+        if self.method == "lora" and (self.lora_r < 1 or self.lora_alpha <= 0):
+            raise ConfigError("lora_r must be >= 1 and lora_alpha > 0")
+        if self.quant == "4bit" and self.method == "full":
+            raise ConfigError(
+                "quant=4bit works with method=lora only (4-bit weights cannot be trained directly)"
+            )
+        if self.early_stopping and not self.dev_questions:
+            raise ConfigError("early_stopping needs dev_questions > 0 (never stop on test questions)")
+        if not self.seeds:
+            raise ConfigError("seeds: give at least one seed")
+        if self.suite == "papers" and not self.build:
+            raise ConfigError("suite=papers needs build=<spec name or folder> (a `ccpapers build` output)")

@@ -1,0 +1,178 @@
+"""Load the model and tokenizer a run asks for, add LoRA, and restore the base between runs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from ccpapers.bench.config import BenchConfig
+from ccpapers.config import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device_options(cfg: BenchConfig) -> tuple[Any, str]:
+    """(torch dtype, attention implementation) for this machine and config."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if cfg.dtype == "auto":
+        dtype = (
+            (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if cuda else torch.float32
+        )
+    else:
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[cfg.dtype]
+    attention = cfg.attention
+    if attention == "auto":
+        attention = "flex" if cuda else "sdpa"
+    return dtype, attention
+
+
+def hf_attn_name(attention: str) -> str:
+    return {"flex": "flex_attention", "sdpa": "sdpa", "eager": "eager"}[attention]
+
+
+def _quantization_config(cfg: BenchConfig, dtype: Any) -> Any:
+    if cfg.quant != "4bit":
+        return None
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(
+            "quant=4bit needs the 'bitsandbytes' package (CUDA only): pip install bitsandbytes, "
+            "or run with quant=none"
+        ) from exc
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_compute_dtype=dtype,
+        bnb_4bit_use_double_quant=True,
+    )
+
+
+@dataclass
+class LoadedModel:
+    model: Any
+    tokenizer: Any
+    model_id: str
+    dtype: Any
+    attention: str
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def load_model(cfg: BenchConfig, tiny_texts: list[str] | None = None, device: Any = None) -> LoadedModel:
+    """The base causal LM (greedy generation config, pad token set) and its tokenizer."""
+    import torch
+
+    dtype, attention = resolve_device_options(cfg)
+    quant = _quantization_config(cfg, dtype)
+    if cfg.tiny:
+        from ccpapers.bench.tiny import tiny_model, tiny_tokenizer
+
+        tok = tiny_tokenizer(tiny_texts or [])
+        # flex on CPU is slow to build; the tiny model keeps sdpa/eager there
+        attn = hf_attn_name(attention) if (attention != "flex" or torch.cuda.is_available()) else "sdpa"
+        model = tiny_model(tok, seed=0, attn_implementation=attn).to(dtype)
+        attention = {"flex_attention": "flex"}.get(attn, attn)
+    else:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        mid = cfg.model_id()
+        tok = AutoTokenizer.from_pretrained(mid)
+        kwargs: dict[str, Any] = {"dtype": dtype, "attn_implementation": hf_attn_name(attention)}
+        if quant is not None:
+            kwargs["quantization_config"] = quant
+        try:
+            model = AutoModelForCausalLM.from_pretrained(mid, **kwargs)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"model {mid!r} could not be loaded ({exc}); pass a local path or a Hub id you have access to "
+                "(Llama-2 needs an accepted licence and HF_TOKEN)"
+            ) from exc
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.unk_token if tok.unk_token is not None else tok.eos_token
+    gc = model.generation_config
+    gc.do_sample, gc.temperature, gc.top_p, gc.top_k = False, None, None, None
+    gc.pad_token_id = tok.pad_token_id
+    model.config.use_cache = False
+    if device is not None and quant is None:
+        model.to(device)
+    n_params = sum(p.numel() for p in model.parameters())
+    n_matmul = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
+    info = {
+        "model": cfg.model_id(),
+        "dtype": str(dtype).replace("torch.", ""),
+        "attention": attention,
+        "params": n_params,
+        "matmul_params": n_matmul,
+        "quant": cfg.quant,
+    }
+    return LoadedModel(model, tok, cfg.model_id(), dtype, attention, info)
+
+
+def add_lora(model: Any, cfg: BenchConfig) -> Any:
+    """Wrap ``model`` with fresh LoRA adapters on the configured target modules."""
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    targets = cfg.lora_target_modules()
+    names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
+    missing = [t for t in targets if t not in names]
+    if missing:
+        raise ConfigError(
+            f"LoRA targets {missing} are not modules of this model; it has e.g. {sorted(names)[:20]}"
+        )
+    if cfg.quant == "4bit":
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.gradient_checkpointing)
+    lcfg = LoraConfig(
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=targets,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, lcfg)
+
+
+def is_peft(model: Any) -> bool:
+    return hasattr(model, "peft_config")
+
+
+def enable_checkpointing(model: Any) -> None:
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if is_peft(model):
+        model.enable_input_require_grads()
+
+
+@contextmanager
+def merged_lora(model: Any, enabled: bool = True) -> Iterator[Any]:
+    """Merge LoRA into the base weights for fast generation, then unmerge and restore the
+    base weights exactly from a copy (a low-precision merge/unmerge round trip is not exact)."""
+    if not enabled or not is_peft(model):
+        yield model
+        return
+    from peft.tuners.lora import LoraLayer
+
+    layers = [m for m in model.modules() if isinstance(m, LoraLayer)]
+    backups = [m.get_base_layer().weight.detach().clone() for m in layers]
+    model.merge_adapter()
+    try:
+        yield model
+    finally:
+        model.unmerge_adapter()
+        for m, w in zip(layers, backups, strict=True):
+            m.get_base_layer().weight.data.copy_(w)
+
+
+def snapshot_weights(model: Any) -> dict[str, Any]:
+    """A CPU copy of every parameter, to restore the base after full fine-tuning."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+def restore_weights(model: Any, snapshot: dict[str, Any]) -> None:
+    model.load_state_dict(snapshot)

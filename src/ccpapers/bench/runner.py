@@ -1,0 +1,365 @@
+"""``run_bench``: score the base model, train (LoRA or full) per seed, score again, report gains.
+
+Output folder ``WORK/bench/<run>/``: ``config.resolved.yaml``, ``results.jsonl`` (events
+written as they happen: config, baseline answers, losses, epochs, predictions, timings,
+summary), ``seed-<n>.json`` per finished seed (a re-run skips finished seeds) and
+``summary.json``. Baseline answers are cached by content under ``WORK/bench/.baselines/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ccpapers.bench.config import BenchConfig
+from ccpapers.bench.evaluation import mean, mean_ci, score_questions
+from ccpapers.bench.suites.base import Suite
+from ccpapers.config import config_to_dict, write_resolved_config
+
+log = logging.getLogger(__name__)
+
+
+class EventLog:
+    """Append-only JSONL, flushed per line (only the main process writes)."""
+
+    def __init__(self, path: Path, enabled: bool = True) -> None:
+        self.path, self.enabled = path, enabled
+        if enabled:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115
+
+    def __call__(self, event: str, **data: Any) -> None:
+        if self.enabled:
+            self._fh.write(
+                json.dumps({"event": event, "time": time.time(), **data}, ensure_ascii=False, default=str)
+                + "\n"
+            )
+            self._fh.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self._fh.close()
+
+
+def load_suite(cfg: BenchConfig) -> Suite:
+    from ccpapers.registry import SUITES
+
+    if cfg.suite == "fictional":
+        return SUITES.create("fictional", path=cfg.suite_file or None)
+    if cfg.suite == "papers":
+        return SUITES.create("papers", build=cfg.build, work=Path(cfg.work))
+    if cfg.suite == "mmlu":
+        return SUITES.create("mmlu", source=cfg.mmlu, subjects=cfg.mmlu_subjects, limit=cfg.mmlu_limit)
+    return SUITES.create(cfg.suite)
+
+
+def config_hash(cfg: BenchConfig, drop: tuple[str, ...] = ("run_name", "seeds", "work")) -> str:
+    d = {k: v for k, v in config_to_dict(cfg).items() if k not in drop}
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def default_run_name(cfg: BenchConfig) -> str:
+    model = "tiny" if cfg.tiny else cfg.model_id().rstrip("/").split("/")[-1]
+    return f"{cfg.suite}-{model}-{cfg.method}-t{cfg.texts_per_fact or 'all'}-i{cfg.n_irrelevant}-{config_hash(cfg)}"
+
+
+def _mark_dev(questions: list, n_dev: int) -> list:
+    """Hold out ``n_dev`` questions spread evenly over the list as the dev set."""
+    if not n_dev:
+        return questions
+    step = max(1, len(questions) // n_dev)
+    dev_idx = set(list(range(0, len(questions), step))[:n_dev])
+    return [replace(q, split="dev") if i in dev_idx else q for i, q in enumerate(questions)]
+
+
+def _tiny_texts(suite: Suite) -> list[str]:
+    return [t for d in suite.documents for t in d.texts.values()] + [
+        f"{q.question} {q.answer} {' '.join(q.keywords)}" for q in suite.questions
+    ]
+
+
+def _baseline(
+    lm: Any, questions: list, mmlu: Suite | None, cfg: BenchConfig, acc: Any, cache: Path
+) -> dict[str, Any]:
+    key_data = {
+        "model": lm.info,
+        "prompt": [cfg.prompt, cfg.prompt_template, cfg.system_prompt],
+        "max_new": cfg.max_new_tokens,
+        "gen_batch": cfg.gen_batch_size,
+        "q": [(q.id, q.question, q.answer, q.keywords, q.choices) for q in questions],
+        "mmlu": [(q.id, q.question) for q in mmlu.questions] if mmlu else None,
+        "shots": cfg.mmlu_shots,
+        "tiny_vocab": len(lm.tokenizer) if cfg.tiny else None,
+        "world": acc.num_processes,
+    }
+    path = cache / (
+        hashlib.sha256(json.dumps(key_data, sort_keys=True, default=str).encode()).hexdigest()[:24] + ".json"
+    )
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8")) | {"cached": True}
+    t0 = time.perf_counter()
+    rows = score_questions(lm.model, lm.tokenizer, questions, cfg, acc)
+    mm = (
+        score_questions(lm.model, lm.tokenizer, mmlu.questions, cfg, acc, mmlu.shots, cfg.mmlu_shots)
+        if mmlu
+        else []
+    )
+    out = {"rows": rows, "mmlu": mm, "seconds": time.perf_counter() - t0}
+    if acc.is_main_process:
+        from ccpapers.io import write_json
+
+        write_json(path, out)
+    return out | {"cached": False}
+
+
+def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -> dict[str, Any]:
+    """Run one benchmark configuration (all seeds); returns the summary dict.
+
+    ``resident``: an already loaded :class:`~ccpapers.bench.models.LoadedModel` to reuse
+    (sweeps keep the base in memory; LoRA is removed and full fine-tuning restored after)."""
+    cfg.validate()
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    from ccpapers.bench.models import (
+        add_lora,
+        enable_checkpointing,
+        is_peft,
+        load_model,
+        restore_weights,
+        snapshot_weights,
+    )
+    from ccpapers.bench.packing import load_irrelevant, pack, select_texts, tokenize_texts
+    from ccpapers.bench.training import train
+
+    acc = accelerator or Accelerator()
+    main = acc.is_main_process
+    suite = load_suite(cfg)
+    questions = _mark_dev(suite.questions[: cfg.max_questions or None], cfg.dev_questions)
+    mmlu = None
+    if cfg.forgetting and cfg.suite != "mmlu":
+        from ccpapers.bench.suites.mmlu import load_mmlu
+
+        mmlu = load_mmlu(cfg.mmlu, cfg.mmlu_subjects, cfg.mmlu_limit)
+    pool = None
+    if cfg.n_irrelevant:
+        pool = (
+            suite.irrelevant
+            if (suite.irrelevant and not cfg.irrelevant)
+            else load_irrelevant(cfg.irrelevant, Path(cfg.work))
+        )
+    out_dir = Path(cfg.work) / "bench" / (cfg.run_name or default_run_name(cfg))
+    if main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_resolved_config(cfg, out_dir)
+    events = EventLog(out_dir / "results.jsonl", main)
+    if cfg.tiny and main:
+        from ccpapers.bench.tiny import TINY_WARNING
+
+        log.warning(TINY_WARNING)
+    t_load = time.perf_counter()
+    lm = resident or load_model(cfg, _tiny_texts(suite) if cfg.tiny else None, device=acc.device)
+    load_s = time.perf_counter() - t_load
+    events(
+        "config",
+        config=config_to_dict(cfg),
+        suite=suite.summary(),
+        model=lm.info,
+        world_size=acc.num_processes,
+        tiny_warning=cfg.tiny,
+    )
+    base = _baseline(lm, questions, mmlu, cfg, acc, Path(cfg.work) / "bench" / ".baselines")
+    base_by_id = {r["id"]: r for r in base["rows"]}
+    for r in base["rows"]:
+        events("baseline", **r)
+    base_test = [r["score"] for r in base["rows"] if r["split"] == "test"]
+    base_mmlu = mean([r["score"] for r in base["mmlu"]]) if mmlu else None
+
+    seed_results: list[dict[str, Any]] = []
+    for seed in cfg.seeds:
+        seed_file = out_dir / f"seed-{seed}.json"
+        if seed_file.is_file():
+            seed_results.append(json.loads(seed_file.read_text(encoding="utf-8")))
+            continue
+        set_seed(seed)
+        texts = select_texts(suite, cfg.texts_per_fact, cfg.variants, cfg.n_irrelevant, pool, seed)
+        if not texts and cfg.epochs:
+            from ccpapers.config import ConfigError
+
+            raise ConfigError(f"suite {cfg.suite!r} gives no training texts with this config")
+        packed = pack(
+            tokenize_texts(lm.tokenizer, [t.text for t in texts]), cfg.seq_len, lm.tokenizer.pad_token_id or 0
+        )
+        snap = snapshot_weights(lm.model) if cfg.method == "full" and cfg.epochs else None
+        model = add_lora(lm.model, cfg) if cfg.method == "lora" else lm.model
+        if cfg.method == "full":
+            for p in model.parameters():
+                p.requires_grad_(True)
+        if cfg.gradient_checkpointing:
+            enable_checkpointing(model)
+        dev_q = [q for q in questions if q.split == "dev"] or (questions if cfg.eval_each_epoch else [])
+
+        def on_epoch(epoch: int, m: Any, seed: int = seed, dev_q: list = dev_q) -> float | None:
+            if not dev_q or not (cfg.eval_each_epoch or cfg.early_stopping):
+                return None
+            rows = score_questions(m, lm.tokenizer, dev_q, cfg, acc)
+            s = mean([r["score"] for r in rows])
+            events(
+                "epoch_eval", seed=seed, epoch=epoch, dev_score=s, split="dev" if cfg.dev_questions else "all"
+            )
+            return s
+
+        t0 = time.perf_counter()
+        hist = {
+            "losses": [],
+            "epochs": [],
+            "steps": 0,
+            "train_tokens": 0,
+            "tokens_per_second": 0.0,
+            "model": model,
+        }
+        if cfg.epochs:
+            hist = train(
+                model,
+                packed,
+                cfg,
+                acc,
+                lm.attention,
+                seed,
+                lm.info["matmul_params"],
+                on_epoch,
+                lambda rec, seed=seed: events("loss", seed=seed, **rec),
+            )
+        model = hist.pop("model")
+        train_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        rows = score_questions(model, lm.tokenizer, questions, cfg, acc)
+        mm_rows = (
+            score_questions(model, lm.tokenizer, mmlu.questions, cfg, acc, mmlu.shots, cfg.mmlu_shots)
+            if mmlu
+            else []
+        )
+        eval_s = time.perf_counter() - t1
+        for r in rows:
+            b = base_by_id[r["id"]]
+            events(
+                "prediction",
+                seed=seed,
+                **r,
+                base_prediction=b["prediction"],
+                base_score=b["score"],
+                gain=r["score"] - b["score"],
+            )
+        test = [r["score"] for r in rows if r["split"] == "test"]
+        res = {
+            "seed": seed,
+            "score": mean(test),
+            "gain": mean(test) - mean(base_test),
+            "dev_score": mean([r["score"] for r in rows if r["split"] == "dev"])
+            if cfg.dev_questions
+            else None,
+            "mmlu": mean([r["score"] for r in mm_rows]) if mmlu else None,
+            "n_texts": len(texts),
+            "n_target_texts": sum(t.group == "target" for t in texts),
+            "n_documents": len(suite.documents),
+            "n_rows": len(packed),
+            "train_seconds": train_s,
+            "eval_seconds": eval_s,
+            **{k: v for k, v in hist.items() if k not in ("losses",)},
+        }
+        if mmlu:
+            res["mmlu_gain"] = res["mmlu"] - base_mmlu
+        events("seed_result", **res)
+        if main:
+            from ccpapers.io import write_json
+
+            write_json(seed_file, res)
+        seed_results.append(res)
+        # give the base back untouched for the next seed / trial
+        if is_peft(model):
+            lm.model = model.unload()
+        elif snap is not None:
+            restore_weights(model, snap)
+            lm.model = model
+        if cfg.gradient_checkpointing:
+            lm.model.gradient_checkpointing_disable()
+        acc.free_memory()
+
+    summary = summarize(cfg, seed_results, base_test, base_mmlu, base, load_s, lm.info)
+    events("summary", **summary)
+    events.close()
+    if main:
+        from ccpapers.io import write_json
+
+        write_json(out_dir / "summary.json", summary)
+    summary["out_dir"] = str(out_dir)
+    return summary
+
+
+def objective_value(name: str, summary: dict[str, Any]) -> float:
+    if name == "gain_x_log10_texts":
+        return summary["gain"]["mean"] * math.log10(max(1, summary["n_texts"]))
+    if name == "gain":
+        return summary["gain"]["mean"]
+    if name == "score":
+        return summary["score"]["mean"]
+    if name == "forgetting_gain":
+        return summary["mmlu_gain"]["mean"] if summary.get("mmlu_gain") else float("nan")
+    raise ValueError(f"unknown objective {name!r}: gain_x_log10_texts | gain | score | forgetting_gain")
+
+
+def summarize(
+    cfg: BenchConfig,
+    seeds: list[dict[str, Any]],
+    base_test: list[float],
+    base_mmlu: float | None,
+    base: dict[str, Any],
+    load_s: float,
+    model_info: dict[str, Any],
+) -> dict[str, Any]:
+    s: dict[str, Any] = {
+        "suite": cfg.suite,
+        "model": cfg.model_id(),
+        "method": cfg.method,
+        "tiny": cfg.tiny,
+        "texts_per_fact": cfg.texts_per_fact,
+        "n_irrelevant": cfg.n_irrelevant,
+        "lora_preset": cfg.lora_preset if cfg.method == "lora" else None,
+        "lora_r": cfg.lora_r,
+        "lora_alpha": cfg.lora_alpha,
+        "lr": cfg.lr,
+        "epochs": cfg.epochs,
+        "quant": cfg.quant,
+        "n_texts": seeds[0]["n_texts"] if seeds else 0,
+        "n_questions": len(base_test),
+        "texts_per_fact_used": (seeds[0]["n_target_texts"] / max(1, seeds[0]["n_documents"])) if seeds else 0,
+        "base_score": mean(base_test),
+        "score": mean_ci([r["score"] for r in seeds]),
+        "gain": mean_ci([r["gain"] for r in seeds]),
+        "seeds": [r["seed"] for r in seeds],
+        "tokens_per_second": mean([r.get("tokens_per_second", 0.0) for r in seeds]),
+        "mfu": seeds[0].get("mfu") if seeds else None,
+        "train_seconds": mean([r["train_seconds"] for r in seeds]),
+        "eval_seconds": mean([r["eval_seconds"] for r in seeds]),
+        "baseline_seconds": base.get("seconds"),
+        "baseline_cached": base.get("cached"),
+        "load_seconds": load_s,
+        "model_info": model_info,
+    }
+    if base_mmlu is not None:
+        s["base_mmlu"] = base_mmlu
+        s["mmlu"] = mean_ci([r["mmlu"] for r in seeds])
+        s["mmlu_gain"] = mean_ci([r["mmlu_gain"] for r in seeds])
+    s["objective"] = cfg.objective
+    s["objective_value"] = objective_value(cfg.objective, s)
+    if cfg.tiny:
+        from ccpapers.bench.tiny import TINY_WARNING
+
+        s["warning"] = TINY_WARNING
+    return s

@@ -1,0 +1,298 @@
+"""Optuna sweeps over ``BenchConfig`` with crash-safe parallel workers.
+
+Start ``ccpapers bench sweep`` once per GPU against one shared storage. Each worker loops:
+fail stale trials (a worker killed with ``kill -9`` stops sending heartbeats; after the grace
+period its RUNNING trial becomes FAIL and ``RetryFailedTrialCallback`` enqueues a WAITING copy
+with the same parameters), then claims a slot and runs one trial.
+
+Claim logic (exactly ``n_trials`` trials, none twice, none lost): each trial occupies a
+*slot*, its own number, or for a retry the number of the trial it replaces. A trial superseded
+by a retry no longer counts. After ``ask()`` a worker counts the live trials ordered before its
+own (by slot, then number); if ``n_trials`` are already ahead it marks its trial ``surplus``
+and waits. A worker exits when ``n_trials`` live trials have finished, so the last survivor
+also re-runs a killed worker's trial.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ccpapers.bench.config import BenchConfig
+from ccpapers.config import ConfigError, config_from_mapping, config_to_dict
+
+log = logging.getLogger(__name__)
+MODEL_KEYS = ("model", "size", "tiny", "dtype", "quant", "attention", "suite", "suite_file", "build")
+
+
+def load_sweep_spec(spec: str | Path) -> dict[str, Any]:
+    from ccpapers.resources import resolve_recipe
+
+    try:
+        path = (
+            resolve_recipe("train", spec)
+            if Path(str(spec)).exists()
+            else resolve_recipe("train", f"sweeps/{spec}")
+        )
+    except FileNotFoundError as exc:
+        raise ConfigError(str(exc)) from exc
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    if not isinstance(data.get("space"), dict) or not data["space"]:
+        raise ConfigError(f"sweep {path}: needs a non-empty 'space' mapping of config key -> distribution")
+    fields = set(config_to_dict(BenchConfig()))
+    bad = [k for k in [*data["space"], *(data.get("base") or {})] if k not in fields]
+    if bad:
+        raise ConfigError(f"sweep {path}: {bad} are not bench config keys")
+    data.setdefault("study_name", Path(path).stem)
+    data["_path"] = str(path)
+    return data
+
+
+def suggest(trial: Any, space: dict[str, Any]) -> dict[str, Any]:
+    """Sample one config from the YAML search space (float/int with low/high/log, categorical)."""
+    params: dict[str, Any] = {}
+    for name, d in space.items():
+        kind = d.get("type", "categorical" if "choices" in d else "float")
+        if kind == "float":
+            params[name] = trial.suggest_float(
+                name, float(d["low"]), float(d["high"]), log=bool(d.get("log", False))
+            )
+        elif kind == "int":
+            params[name] = trial.suggest_int(
+                name, int(d["low"]), int(d["high"]), log=bool(d.get("log", False)), step=int(d.get("step", 1))
+            )
+        elif kind == "categorical" or "choices" in d:
+            params[name] = trial.suggest_categorical(name, list(d["choices"]))
+        else:
+            raise ConfigError(f"sweep space {name!r}: type must be float, int or categorical")
+    return params
+
+
+def grid_values(d: dict[str, Any]) -> list[Any]:
+    if "choices" in d:
+        return list(d["choices"])
+    if d.get("type") == "int":
+        return list(range(int(d["low"]), int(d["high"]) + 1, int(d.get("step", 1))))
+    raise ConfigError("grid sweeps need 'choices' (or int low/high/step) for every key")
+
+
+def grid_size(space: dict[str, Any]) -> int:
+    n = 1
+    for d in space.values():
+        n *= len(grid_values(d))
+    return n
+
+
+def make_sampler(sp: dict[str, Any]) -> Any:
+    """TPE (multivariate, grouped; seeded) or an exhaustive grid over the space's choices."""
+    import optuna
+
+    s_cfg = sp.get("sampler") or {}
+    if s_cfg.get("name") == "grid":
+        space = {k: grid_values(d) for k, d in sp["space"].items()}
+        return optuna.samplers.GridSampler(space, seed=s_cfg.get("seed", 0))
+    return optuna.samplers.TPESampler(
+        seed=s_cfg.get("seed"),
+        multivariate=bool(s_cfg.get("multivariate", True)),
+        group=bool(s_cfg.get("group", True)),
+        n_startup_trials=int(s_cfg.get("n_startup_trials", 10)),
+    )
+
+
+def make_storage(url: str, heartbeat: int, grace: int) -> Any:
+    import optuna
+    from optuna.storages import RetryFailedTrialCallback
+
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    return optuna.storages.RDBStorage(
+        url,
+        engine_kwargs=kwargs,
+        heartbeat_interval=heartbeat,
+        grace_period=grace,
+        heartbeat_stale_trial_callback=RetryFailedTrialCallback(max_retry=3),
+    )
+
+
+def _slot(t: Any) -> int:
+    hist = t.system_attrs.get("retry_history") or []
+    return min(hist) if hist else t.number
+
+
+def census(study: Any) -> list[Any]:
+    """Live trials (not superseded by a retry, not surplus), ordered by (slot, number)."""
+    trials = study.get_trials(deepcopy=False)
+    superseded = {n for t in trials for n in (t.system_attrs.get("retry_history") or [])}
+    live = [t for t in trials if t.number not in superseded and not t.user_attrs.get("surplus")]
+    seen: set[int] = set()
+    out = []
+    for t in sorted(live, key=lambda t: (_slot(t), t.number)):
+        if _slot(t) in seen:  # a duplicate retry of the same slot
+            continue
+        seen.add(_slot(t))
+        out.append(t)
+    return out
+
+
+class _Heartbeat:
+    def __init__(self, storage: Any, trial_id: int, interval: float) -> None:
+        self.storage, self.trial_id, self.interval = storage, trial_id, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.storage.record_heartbeat(self.trial_id)
+            except Exception:  # noqa: BLE001 - a missed beat is retried next interval
+                log.debug("heartbeat failed", exc_info=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self.storage.record_heartbeat(self.trial_id)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def trial_config(
+    base: BenchConfig, spec: dict[str, Any], params: dict[str, Any], explicit: set[str]
+) -> BenchConfig:
+    data = config_to_dict(base)
+    sweep_base = dict(spec.get("base") or {})
+    for k, v in sweep_base.items():
+        if k not in explicit:
+            data[k] = v
+    data.update(params)
+    return config_from_mapping(BenchConfig, data, origin=spec.get("_path", "sweep"))
+
+
+def run_sweep(
+    spec: str | Path | dict[str, Any],
+    base: BenchConfig | None = None,
+    storage: str | None = None,
+    n_trials: int | None = None,
+    study_name: str | None = None,
+    explicit: set[str] | None = None,
+    objective_fn: Any = None,
+) -> dict[str, Any]:
+    """Run trials of one study until it holds ``n_trials`` finished trials; returns counts and best."""
+    import optuna
+
+    sp = spec if isinstance(spec, dict) else load_sweep_spec(spec)
+    base = base or BenchConfig()
+    name = study_name or sp["study_name"]
+    n_total = int(n_trials or sp.get("n_trials", 20))
+    hb = sp.get("heartbeat") or {}
+    interval, grace = int(hb.get("interval", 30)), int(hb.get("grace", 90))
+    url = storage or f"sqlite:///{(Path(base.work) / 'bench' / 'sweeps' / f'{name}.db').resolve()}"
+    stor = make_storage(url, interval, grace)
+    sampler = make_sampler(sp)
+    if n_trials is None and (sp.get("sampler") or {}).get("name") == "grid" and "n_trials" not in sp:
+        n_total = grid_size(sp["space"])
+    study = optuna.create_study(
+        study_name=name,
+        storage=stor,
+        sampler=sampler,
+        load_if_exists=True,
+        direction=sp.get("direction", "maximize"),
+    )
+    poll = float(sp.get("poll_seconds", max(1, interval)))
+    resident: dict[tuple, Any] = {}
+    ran = 0
+    while True:
+        optuna.storages.fail_stale_trials(study)
+        live = census(study)
+        finished = [t for t in live if t.state.is_finished()]
+        if len(finished) >= n_total:
+            break
+        waiting = [t for t in live if t.state == optuna.trial.TrialState.WAITING]
+        if len(live) >= n_total and not waiting:
+            time.sleep(poll)  # the rest are running elsewhere; wait for them (or for them to go stale)
+            continue
+        trial = study.ask()
+        with _Heartbeat(stor, trial._trial_id, interval):
+            order = census(study)
+            rank = next((i for i, t in enumerate(order) if t.number == trial.number), len(order))
+            if rank >= n_total:
+                trial.set_user_attr("surplus", True)
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                continue
+            ran += 1
+            _run_trial(study, trial, sp, base, explicit or set(), objective_fn, resident)
+    live = census(study)
+    complete = [t for t in live if t.state == optuna.trial.TrialState.COMPLETE]
+    best = None
+    if complete:
+        b = (
+            max(complete, key=lambda t: t.value)
+            if study.direction.name == "MAXIMIZE"
+            else min(complete, key=lambda t: t.value)
+        )
+        best = {"number": b.number, "value": b.value, "params": b.params}
+    return {
+        "study": name,
+        "storage": url,
+        "n_trials": n_total,
+        "complete": len(complete),
+        "finished": len([t for t in live if t.state.is_finished()]),
+        "ran_here": ran,
+        "best": best,
+    }
+
+
+def _run_trial(
+    study: Any,
+    trial: Any,
+    sp: dict[str, Any],
+    base: BenchConfig,
+    explicit: set[str],
+    objective_fn: Any,
+    resident: dict[tuple, Any],
+) -> None:
+    import optuna
+
+    from ccpapers.bench.runner import run_bench
+
+    params = suggest(trial, sp["space"])
+    cfg = trial_config(base, sp, params, explicit)
+    cfg = replace(
+        cfg,
+        run_name=f"sweeps/{study.study_name}/trial-{trial.number:05d}",
+        objective=sp.get("objective", cfg.objective),
+    )
+    trial.set_user_attr("run_dir", str(Path(cfg.work) / "bench" / cfg.run_name))
+    history = study._storage.get_trial(trial._trial_id).system_attrs.get("retry_history")
+    if history:
+        trial.set_user_attr("retry_of", history)
+    try:
+        if objective_fn is not None:
+            value = float(objective_fn(cfg, trial))
+        else:
+            key = tuple(getattr(cfg, k) for k in MODEL_KEYS)
+            if key not in resident:
+                from ccpapers.bench.models import load_model
+                from ccpapers.bench.runner import _tiny_texts, load_suite
+
+                resident.clear()
+                resident[key] = load_model(cfg, _tiny_texts(load_suite(cfg)) if cfg.tiny else None)
+            summary = run_bench(cfg, resident=resident[key])
+            value = float(summary["objective_value"])
+            for k in ("score", "gain"):
+                trial.set_user_attr(k, summary[k]["mean"])
+            trial.set_user_attr("tokens_per_second", summary["tokens_per_second"])
+    except (ConfigError, ValueError, RuntimeError) as exc:
+        log.error("trial %d failed: %s", trial.number, exc)
+        trial.set_user_attr("error", str(exc)[:500])
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        return
+    study.tell(trial, value)
