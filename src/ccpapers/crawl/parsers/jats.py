@@ -4,8 +4,9 @@ The XML parser never loads a DTD, resolves entities or touches the network
 (``resolve_entities=False, no_network=True, load_dtd=False``): an XXE payload stays an
 unresolved entity reference and its target is never read.
 
-Sections: ``<abstract>`` (the plain one; ``abstract-type`` summaries are skipped) and the
-top-level ``<body><sec>``, kind from ``sec-type`` when known, else from the title. Nested
+Sections: ``<abstract>`` (the plain one; ``abstract-type`` summaries are skipped), the
+top-level ``<body><sec>``, kind from ``sec-type`` when known, else from the title, and
+data/code availability sections of ``<back>`` (kind ``other``, as on the web page). Nested
 ``<sec>`` become their own Section titled with the title path (``Results / Sub``).
 Removed: ``xref`` to references/footnotes (and the ``sup`` around them), ``fig``,
 ``table-wrap``, ``disp-formula`` (kept as ``$$TeX$$`` with ``keep_math``), ``label``,
@@ -244,6 +245,11 @@ class JatsParser:
                 loose.add(el.tail)
         for _, paragraphs in loose.entries():  # body text outside any <sec> (short articles)
             sections.insert(0, Section("other", "", join_paragraphs(paragraphs)))
+        back = _child(root, "back")
+        for el in back if back is not None else []:  # data/code availability, as on the web page
+            title = _text(_child(el, "title"))
+            if _local(el) == "sec" and "availability" in title.lower():
+                sections += self._collect(el, title, "other")
         return sections
 
     def _collect(self, el: Any, title: str, kind: str) -> list[Section]:
