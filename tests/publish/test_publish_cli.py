@@ -63,3 +63,10 @@ def test_build_push_hook_publishes_the_named_build(fake_hub, work):
         publish_after_build(BuildConfig(work=work, push=True), "demo")
     summary = publish_after_build(BuildConfig(work=work, push=True, repo="tester/b", tag="v1.0.0"), "demo")
     assert summary["push"]["commit"] and "v1.0.0" in fake_hub.state.repos[("dataset", "tester/b")].tags
+
+
+def test_push_without_repo_is_refused_and_dry_run_without_repo_stays_local(fake_hub, work, capsys):
+    assert main(["publish", "--work", str(work), "--push"]) == 2
+    assert "push needs repo=OWNER/NAME" in capsys.readouterr().err
+    assert main(["publish", "--work", str(work), "--dry-run"]) == 0
+    assert fake_hub.state.requests == []

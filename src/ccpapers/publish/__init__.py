@@ -230,12 +230,14 @@ def run_publish(cfg: Any) -> dict[str, Any]:
     Returns a summary: ``repo_id``, ``path``, ``configs`` ({name: rows}), ``rows``,
     ``default_config``, ``drops``, ``validated``, ``push`` (None when nothing was sent).
     """
-    from ccpapers.config import write_resolved_config
+    from ccpapers.config import ConfigError, write_resolved_config
     from ccpapers.publish.hub import push_folder
     from ccpapers.publish.validate import validate_repo_folder
 
     repo_id = cfg.repo_id()
     repo_dir = cfg.repo_dir()
+    if cfg.push and not cfg.dry_run and not cfg.repo:
+        raise ConfigError("push needs repo=OWNER/NAME (--repo): the Hub dataset repo to publish to")
     manifest = write_repo_folder(
         cfg.resolved_build_dir(),
         repo_dir,
@@ -257,7 +259,9 @@ def run_publish(cfg: Any) -> dict[str, Any]:
             drops_per_split=manifest["drops_per_split"],
         )
     push = None
-    if cfg.push or cfg.dry_run:
+    if cfg.dry_run and not cfg.repo:
+        log.warning("dry run without --repo: the folder was written and validated; no Hub repo to compare")
+    elif cfg.push or cfg.dry_run:
         push = push_folder(
             repo_dir,
             repo_id,

@@ -202,7 +202,19 @@ def _count_table(ctx: CardContext, key: str, label: str) -> str:
 
 def _generation(ctx: CardContext) -> str:
     rep = ctx.build_report
-    lines = [f"Build spec: `{ctx.spec}`."]
+    lines = [f"Build spec: `{rep.get('spec') or ctx.spec}`."]
+    if "papers_used" in rep or "papers" in rep:
+        lines[0] += f" Papers read: {rep.get('papers', '?')}, used: {rep.get('papers_used', '?')}."
+    gens = rep.get("generators")
+    if isinstance(gens, dict) and gens:
+        header = ["Split", "Generator", "Version", "Prompt version", "Backend", "Model"]
+        rows = [
+            [f"`{split}`", g.get("generator", "-"), g.get("version", "-"), g.get("prompt") or "-"]
+            + [g.get("backend", "-"), g.get("model", "-")]
+            for split, g in sorted(gens.items())
+            if isinstance(g, dict)
+        ]
+        lines += ["", "Generators of the build:", "", _table(header, rows)]
     combos: Counter[tuple[str, ...]] = Counter()
     prompts: dict[str, set[str]] = {}
     for r in ctx.rows:
@@ -211,16 +223,23 @@ def _generation(ctx: CardContext) -> str:
         if r.get("prompt_hash"):
             prompts.setdefault(r.get("generator") or "-", set()).add(r["prompt_hash"])
     table_rows = [list(k) + [n] for k, n in sorted(combos.items())]
-    lines += ["", _table(["Split", "Generator", "Backend", "Model", "Rows"], table_rows)]
+    lines += ["", "Published rows by generator, backend and model:", ""]
+    lines += [_table(["Split", "Generator", "Backend", "Model", "Rows"], table_rows)]
     if prompts:
         lines += ["", "Prompt versions (template hashes):"]
         lines += [f"- `{g}`: " + ", ".join(f"`{h}`" for h in sorted(hs)) for g, hs in sorted(prompts.items())]
-    cost = {k: v for k, v in rep.items() if "cost" in k.lower()}
-    if cost:
-        lines += ["", "Cost of the build: " + "; ".join(f"{k}: {_plain(v)}" for k, v in sorted(cost.items()))]
-    for key in ("backends", "models", "prompt_versions", "prompts"):
+    usage = {k: rep[k] for k in ("cost_usd", "calls", "cache_hits", "tokens") if k in rep}
+    usage.update({k: v for k, v in rep.items() if "cost" in k.lower() and k not in usage})
+    if usage:
+        lines += [
+            "",
+            "Cost and usage of the build: " + "; ".join(f"{k}: {_plain(v)}" for k, v in usage.items()),
+        ]
+    for key in ("backends", "models", "prompt_versions"):
         if key in rep:
             lines += ["", f"{key.replace('_', ' ').capitalize()} (from the build report): {_plain(rep[key])}"]
+    if rep.get("drops"):
+        lines += ["", f"Left out while building (reason: count): {_plain(rep['drops'])}"]
     return "\n".join(lines)
 
 
