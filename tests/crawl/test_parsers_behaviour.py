@@ -255,3 +255,29 @@ def test_jats_errors() -> None:
         parse_bytes(b'<?xml version="1.0"?><article><front><article-meta/></front></article>', "a.xml")
     with pytest.raises(ParseError, match="article-meta"):
         parse_bytes(b'<?xml version="1.0"?><article><body><p>x</p></body></article>', "b.xml")
+
+
+@pytest.mark.parametrize(
+    "head, fmt",
+    [
+        (b"\xef\xbb\xbf  <!-- cached copy --><!DOCTYPE html><html lang='en'>", "nature-html"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0//EN" "x.dtd"><html>',
+            "nature-html",
+        ),
+        (b'<?xml version="1.0"?><!DOCTYPE article [<!ENTITY a "]>">]><article><body>', "jats"),
+        (b'<?xml version="1.0"?><j:article xmlns:j="http://jats.nlm.nih.gov"><j:body>', "jats"),
+    ],
+)
+def test_detect_format_by_root_element(head: bytes, fmt: str) -> None:
+    assert detect_format(head) == fmt
+
+
+def test_declared_charset_is_honoured() -> None:
+    html = (
+        b'<html><head><meta charset="iso-8859-1"><meta name="citation_title" content="Caf\xe9"></head>'
+        b'<body><div class="c-article-body"><section data-title="Introduction"><p>Na\xefve caf\xe9.</p>'
+        b"</section></div></body></html>"
+    )
+    paper = parse_bytes(html)
+    assert paper.title == "Café" and paper.sections[0].text == "Naïve café."
