@@ -107,7 +107,9 @@ class FakeProvider:
         self.models = ["fake-model-1"]
         self.calls: Counter[str] = Counter()
         self.bodies: list[tuple[str, dict[str, Any]]] = []
-        self.events: list[tuple[float, str, int]] = []  # (time, path, status)
+        self.events: list[tuple[float, str, int]] = []  # (time, path, status) of each response
+        self.arrivals: list[float] = []  # arrival time of each model request
+        self.auth_fail = False
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -131,7 +133,11 @@ class FakeProvider:
             def do_POST(self) -> None:
                 provider._dispatch(self, "POST")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that went away (killed build) is expected here
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self.url
@@ -186,6 +192,14 @@ class FakeProvider:
         path = h.path.split("?")[0]
         model_call = method == "POST" and path in ("/v1/messages", "/v1/chat/completions", "/v2/translate")
         if model_call:
+            with self._lock:
+                self.arrivals.append(time.monotonic())
+            if self.auth_fail:
+                status = 403 if path == "/v2/translate" else 401
+                self._send(
+                    h, status, {"error": {"type": "authentication_error", "message": "invalid x-api-key"}}
+                )
+                return
             wait = self._limited()
             if wait is not None:
                 with self._lock:
@@ -197,6 +211,8 @@ class FakeProvider:
                 time.sleep(self.latency)
         try:
             self._route(h, method, path, raw)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client was killed mid-request
         except Exception as exc:  # pragma: no cover - a bug in the fake shows up in the test
             self._send(h, 500, {"error": {"message": f"fake provider error: {exc!r}"}})
 
