@@ -98,22 +98,46 @@ class JournalDB:
         )
         return True
 
+    def add_refs(self, refs: list[PaperRef]) -> int:
+        """Record one discovery page in a single transaction (all or nothing); returns new refs."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            new = sum(self.add_ref(ref) for ref in refs)
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+        return new
+
     def ref(self, doi: str) -> dict[str, Any] | None:
         cur = self.conn.execute("SELECT * FROM refs WHERE doi=?", (doi.lower(),))
         row = cur.fetchone()
         return dict(zip([c[0] for c in cur.description], row, strict=True)) if row else None
 
-    def refs(self, states: tuple[str, ...] | None = None) -> Iterator[dict[str, Any]]:
-        """Rows in discovery order (optionally only some states)."""
-        sql = "SELECT * FROM refs"
-        args: tuple[str, ...] = ()
-        if states:
-            sql += f" WHERE state IN ({','.join('?' * len(states))})"
-            args = states
-        cur = self.conn.execute(sql + " ORDER BY rowid", args)
-        names = [c[0] for c in cur.description]
-        for row in cur.fetchall():
-            yield dict(zip(names, row, strict=True))
+    def refs(self, states: tuple[str, ...] | None = None, batch: int = 500) -> Iterator[dict[str, Any]]:
+        """Rows in discovery order (optionally only some states), read in batches so memory
+        stays flat and rows may be updated while iterating."""
+        where = f"state IN ({','.join('?' * len(states))}) AND " if states else ""
+        last = 0
+        while True:
+            cur = self.conn.execute(
+                f"SELECT rowid, * FROM refs WHERE {where}rowid > ? ORDER BY rowid LIMIT ?",
+                (*(states or ()), last, batch),
+            )
+            names = [c[0] for c in cur.description]
+            rows = cur.fetchall()
+            if not rows:
+                return
+            for row in rows:
+                item = dict(zip(names, row, strict=True))
+                last = item.pop("rowid")
+                yield item
+
+    def by_journal(self) -> dict[str, dict[str, int]]:
+        rows = self.conn.execute(
+            "SELECT journal, COUNT(*), SUM(state = 'kept') FROM refs GROUP BY journal"
+        ).fetchall()
+        return {str(j): {"discovered": n, "kept": int(k or 0)} for j, n, k in rows}
 
     def pending(
         self, states: tuple[str, ...], max_attempts: int, batch: int = 500

@@ -129,8 +129,7 @@ class Crawl:
                 self._window_failed(w, found, expected, "bad_discovery_page", str(exc))
                 return
             pages += 1
-            for ref in page.refs:
-                self.new_refs += self.db.add_ref(ref)
+            self.new_refs += self.db.add_refs(page.refs)
             found += len(page.refs)
             expected = page.expected if page.expected is not None else expected
             self.db.set_window(w.key, "partial", found, expected)

@@ -15,13 +15,9 @@ def build_report(crawl: Any, elapsed: float) -> dict[str, Any]:
     fetched = sum(counts.get(s, 0) for s in ("fetched", "parsed", "kept", "rejected"))
     fetched += db.count_where("state='failed' AND error IN ('parse_failed','parser_crash')")
     licences: Counter[str] = Counter()
-    journals: dict[str, dict[str, int]] = {}
-    for row in db.refs():
-        j = journals.setdefault(row["journal"], {"discovered": 0, "kept": 0})
-        j["discovered"] += 1
-        if row["state"] == "kept":
-            j["kept"] += 1
-            licences[json.loads(row["paper"])["license"]["hub_id"]] += 1
+    for row in db.refs(("kept",)):
+        licences[json.loads(row["paper"])["license"]["hub_id"]] += 1
+    journals = db.by_journal()
     windows = db.windows()
     mismatches = [
         {"window": w["key"], "found": w["found"], "site_count": w["expected"]}

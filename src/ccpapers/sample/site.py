@@ -237,10 +237,11 @@ class _Handler(BaseHTTPRequestHandler):
         }
         with site.lock:
             site.log.append(entry)
+        rate_ok = site._rate_ok()  # judged on arrival, as a front-end limiter does
         lo, hi = site.latency
         if hi > 0:
             time.sleep(site.rng.uniform(lo, hi))
-        if not site._rate_ok():
+        if not rate_ok:
             return self._send(entry, 429, "text/plain", b"Too Many Requests", {"Retry-After": "1"})
         fault = site._take_fault(parts.path)
         if fault is not None:
