@@ -106,7 +106,8 @@ def write_build(folder: Path, records: dict[str, list[Record]], report_extra: di
     }
     write_json(folder / "report.json", report)
     (folder / "config.resolved.yaml").write_text(
-        "ccpapers_version: 0.1.0\ncommand: BuildConfig\nspec: demo\nbackend: offline\napi_key_env: secret\n",
+        "ccpapers_version: 0.1.0\ncommand: BuildConfig\nwork: /home/alice/w\nspec: demo\nbackend: offline\n"
+        "api_key_env: secret\n",
         encoding="utf-8",
     )
     return folder

@@ -126,6 +126,7 @@ def test_card_round_trips_and_says_what_users_need(work):
     # licence table: config -> licences -> count
     assert re.search(r"\| `abstract-by` \| `cc-by-4.0` \(2\), `cc0-1.0` \(2\) \| 4 \|", body)
     assert "secret" not in body and "<redacted>" in body  # secret-looking keys never shown
+    assert "/home/alice" not in body and "work: <local path>" in body
     licence_md = (repo_dir / "LICENSE.md").read_text()
     assert "https://creativecommons.org/licenses/by-nc-nd/4.0/" in licence_md
 

@@ -245,7 +245,7 @@ def _generation(ctx: CardContext) -> str:
 
 def _plain(value: Any) -> str:
     if isinstance(value, (dict, list)):
-        return "`" + yaml.safe_dump(value, default_flow_style=True, sort_keys=True).strip() + "`"
+        return "`" + yaml.safe_dump(value, default_flow_style=True, sort_keys=True, width=10**6).strip() + "`"
     return str(value)
 
 
@@ -262,6 +262,8 @@ def redact(value: Any) -> Any:
         return {k: ("<redacted>" if SECRET_KEY.search(str(k)) else redact(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
+    if isinstance(value, str) and re.match(r"^(/|~|[A-Za-z]:[\\/])", value):
+        return "<local path>"  # never publish the publisher's file system layout
     return value
 
 
