@@ -213,6 +213,21 @@ def test_decide_agreeing_evidence_merges_and_keeps_statement() -> None:
     assert len(lic.evidence) == 4 and lic.evidence[0].startswith("crossref: ")
 
 
+def test_decide_prefers_full_statement_ending_with_url() -> None:
+    statement = (
+        "Open Access This article is licensed under a Creative Commons Attribution 4.0 International "
+        "License. To view a copy of this licence, visit http://creativecommons.org/licenses/by/4.0/."
+    )
+    lic = decide(
+        [
+            ("rights-link", "http://creativecommons.org/licenses/by/4.0/"),
+            ("rightslink", "oa=CC BY"),
+            ("statement", statement),
+        ]
+    )
+    assert lic.statement == statement
+
+
 def test_decide_versionless_refined_by_versioned() -> None:
     lic = decide(["oa=CC BY-NC-ND", "https://creativecommons.org/licenses/by-nc-nd/3.0/"])
     assert lic.hub_id == "cc-by-nc-nd-3.0"

@@ -52,6 +52,7 @@ _SELF_REFERENCE = re.compile(
     r"|^\W*(licen[sc]e|rights)\b",
     re.I,
 )
+_BARE_URL = re.compile(r"^\s*\S+://\S+\s*$")
 _SHORT_CODE = re.compile(
     r"\bcc[\s\-]?(?P<code>0|zero|by(?:[\s\-]+(?:nc|nd|sa)){0,2})\b(?:[\s\-]*(?P<ver>\d\.\d))?",
     re.I,
@@ -218,7 +219,7 @@ def decide(evidence: Sequence[str | tuple[str, str]]) -> License:
         return License(evidence=recorded, conflict=f"licence evidence disagrees: {detail}")
     # Prefer a versioned licence, and a statement from prose over a bare URL.
     best = max(found, key=lambda f: (_version(f[1].hub_id) is not None, f[1].url is not None))[1]
-    prose = [lic.statement for _, lic in found if lic.statement and "://" not in lic.statement]
+    prose = [lic.statement for _, lic in found if lic.statement and not _BARE_URL.match(lic.statement)]
     statement = max(prose, key=len) if prose else best.statement
     return replace(best, statement=statement, evidence=recorded)
 
