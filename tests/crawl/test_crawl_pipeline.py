@@ -172,3 +172,30 @@ def test_cli_prints_the_report(site, tmp_path, capsys):
     out = capsys.readouterr().out
     assert rc == 0
     assert "kept" in out and "rejected: paywalled" in out and "failed: truncated" in out
+
+
+def test_refresh_fetches_again(site, tmp_path):
+    run_crawl(crawl_config(tmp_path, site))
+    report = run_crawl(crawl_config(tmp_path, site, refresh=True))
+    hits = article_hits(site)
+    assert all(n >= 2 for n in hits.values()) and report["cache_hits"] == 0
+    assert report["kept"] == len(OPEN)
+
+
+def test_stale_crossref_cursor_restarts_the_window(site, tmp_path):
+    from ccpapers.crawl.journal_db import JournalDB
+    from ccpapers.crawl.pipeline import journal_db_path
+
+    first = run_crawl(crawl_config(tmp_path, site, rows=1, dry_run=True))
+    assert first["discovered"] == len(SAMPLE["articles"])
+    with JournalDB(journal_db_path(tmp_path)) as db:  # as if the run had stopped mid-window
+        for w in db.windows():
+            db.set_window(w["key"], "partial", 0)
+        # forget every cached page but the first of each window: the saved cursors are stale now
+        db.conn.execute("DELETE FROM fetches WHERE url LIKE '%/crossref/%' AND url NOT LIKE '%cursor=%2A%'")
+    n = len(site.log)
+    site.add_fault("/crossref/journals/2999-0013/works", Fault("status", status=400))
+    again = run_crawl(crawl_config(tmp_path, site, rows=1, dry_run=True))
+    assert again["windows"]["failed"] == {} and again["windows"]["done"] == again["windows"]["total"]
+    assert again["discovered"] == len(SAMPLE["articles"])
+    assert any("cursor=%2A" in e["path"] for e in site.log[n:])  # the window was walked afresh

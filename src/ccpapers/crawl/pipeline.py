@@ -19,7 +19,7 @@ from ccpapers.crawl.config import CrawlConfig
 from ccpapers.crawl.fetch.cache import FetchCache
 from ccpapers.crawl.fetch.client import LaneSpec, PoliteClient
 from ccpapers.crawl.fetch.errors import BlockedError, FetchError, HttpStatusError
-from ccpapers.crawl.journal_db import JournalDB
+from ccpapers.crawl.journal_db import STATES, JournalDB
 from ccpapers.crawl.journals import Journal, load_journals, parse_years, select_journals
 from ccpapers.crawl.progress import CrawlProgress
 from ccpapers.crawl.report import build_report
@@ -157,13 +157,16 @@ class Crawl:
 
     def process(self, progress: CrawlProgress) -> None:
         parser = PARSERS.create(self.cfg.parser)
+        # --refresh: every paper is fetched and decided again; otherwise only unfinished ones
+        states = STATES if self.cfg.refresh else TODO_STATES
+        attempts = 2**31 if self.cfg.refresh else self.cfg.max_attempts
+        marks = ",".join("?" * len(states))
         todo = self.db.count_where(
-            "state IN ('discovered','fetched','parsed') OR (state='failed' AND attempts < ?)",
-            (self.cfg.max_attempts,),
+            f"state IN ({marks}) OR (state='failed' AND attempts < ?)", (*states, attempts)
         )
         progress.start_papers(todo)
-        kept = self.db.count_where("state='kept'")
-        for row in self.db.pending(TODO_STATES, self.cfg.max_attempts):
+        kept = 0 if self.cfg.refresh else self.db.count_where("state='kept'")
+        for row in self.db.pending(states, attempts):
             if self.cfg.max_papers is not None and kept >= self.cfg.max_papers:
                 self.stopped = f"max_papers={self.cfg.max_papers} reached"
                 break
