@@ -189,6 +189,12 @@ def push_folder(
             files = local_files(folder)
             ops: list[Any] = [CommitOperationAdd(p, str(files[p])) for p in plan.add + plan.update]
             ops += [CommitOperationDelete(p) for p in plan.delete]
+            if len(ops) > 100:
+                log.warning(
+                    "%d files in one commit: the Hub advises < 100 per commit; if it is refused, "
+                    "raise --max-shard-mb to make fewer, larger shards",
+                    len(ops),
+                )
             info = api.create_commit(
                 repo_id,
                 ops,
