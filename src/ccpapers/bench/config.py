@@ -50,7 +50,9 @@ class BenchConfig(CommonConfig):
         "auto", "attention kernel; auto = flex on CUDA, sdpa on CPU"
     )
     compile: bool = opt(False, "torch.compile the model for training (fixed row length; first step compiles)")
-    gradient_checkpointing: bool = opt(False, "trade ~30% speed for activation memory")
+    gradient_checkpointing: bool = opt(
+        False, "trade about 30 percent of training speed for activation memory"
+    )
     # training
     method: Literal["lora", "full"] = opt("lora", "LoRA adapters (peft) or full fine-tuning")
     lora_preset: Literal["partial", "attention", "all"] = opt(
@@ -72,7 +74,7 @@ class BenchConfig(CommonConfig):
         0, "stop after this many epochs without dev-score gain (needs dev_questions; 0 = off)"
     )
     eval_each_epoch: bool = opt(False, "score the dev questions (or all) after each epoch")
-    seeds: list[int] = opt([0], "seeds; several give mean and a 95% confidence interval")
+    seeds: list[int] = opt([0], "seeds; several give mean and a 95 percent confidence interval")
     # evaluation
     prompt: Literal["plain", "chat"] = opt(
         "plain", "plain = the study's 'Question/Answer' prompt; chat = the model's chat template"

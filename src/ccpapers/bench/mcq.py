@@ -26,7 +26,7 @@ def mcq_context(q: Question, shots: list[Question] | None = None) -> str:
     parts = []
     if q.subject:
         parts.append(
-            f"The following are multiple choice questions (with answers) about {q.subject.replace('_', ' ')}.\n"
+            f"The following are multiple choice questions (with answers) about {q.subject.replace('_', ' ')}.\n\n"
         )
     body = [format_item(s, True) for s in shots or []] + [format_item(q, False)]
     return "".join(parts) + "\n\n".join(body)

@@ -193,15 +193,22 @@ def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -
             from ccpapers.config import ConfigError
 
             raise ConfigError(f"suite {cfg.suite!r} gives no training texts with this config")
-        packed = pack(
-            tokenize_texts(lm.tokenizer, [t.text for t in texts]), cfg.seq_len, lm.tokenizer.pad_token_id or 0
+        packed = (
+            pack(
+                tokenize_texts(lm.tokenizer, [t.text for t in texts]),
+                cfg.seq_len,
+                lm.tokenizer.pad_token_id or 0,
+            )
+            if texts
+            else None
         )
-        snap = snapshot_weights(lm.model) if cfg.method == "full" and cfg.epochs else None
-        model = add_lora(lm.model, cfg) if cfg.method == "lora" else lm.model
-        if cfg.method == "full":
+        train_now = bool(cfg.epochs and packed)
+        snap = snapshot_weights(lm.model) if cfg.method == "full" and train_now else None
+        model = add_lora(lm.model, cfg) if cfg.method == "lora" and train_now else lm.model
+        if cfg.method == "full" and train_now:
             for p in model.parameters():
                 p.requires_grad_(True)
-        if cfg.gradient_checkpointing:
+        if cfg.gradient_checkpointing and train_now:
             enable_checkpointing(model)
         dev_q = [q for q in questions if q.split == "dev"] or (questions if cfg.eval_each_epoch else [])
 
@@ -224,7 +231,7 @@ def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -
             "tokens_per_second": 0.0,
             "model": model,
         }
-        if cfg.epochs:
+        if train_now:
             hist = train(
                 model,
                 packed,
@@ -268,7 +275,7 @@ def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -
             "n_texts": len(texts),
             "n_target_texts": sum(t.group == "target" for t in texts),
             "n_documents": len(suite.documents),
-            "n_rows": len(packed),
+            "n_rows": len(packed) if packed else 0,
             "train_seconds": train_s,
             "eval_seconds": eval_s,
             **{k: v for k, v in hist.items() if k not in ("losses",)},
@@ -287,7 +294,7 @@ def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -
         elif snap is not None:
             restore_weights(model, snap)
             lm.model = model
-        if cfg.gradient_checkpointing:
+        if cfg.gradient_checkpointing and train_now:
             lm.model.gradient_checkpointing_disable()
         acc.free_memory()
 

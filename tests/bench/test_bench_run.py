@@ -1,0 +1,209 @@
+"""End-to-end runs of every suite on the tiny model, resume, early stopping, report and CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytest.importorskip("torch")
+
+from ccpapers.bench.config import BenchConfig  # noqa: E402
+from ccpapers.config import ConfigError  # noqa: E402
+
+FIX = Path(__file__).parent / "fixtures"
+FAST = dict(tiny=True, lora_r=8, lora_alpha=16, lr=5e-3, seq_len=256, batch_rows=4, max_new_tokens=12)
+
+
+def events(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("benchwork")
+
+
+@pytest.fixture(scope="module")
+def fictional_run(work):
+    from ccpapers.bench import run_bench
+
+    cfg = BenchConfig(
+        work=work,
+        suite_file=str(FIX / "fictional_mini.yaml"),
+        epochs=2,
+        forgetting=True,
+        mmlu_limit=6,
+        mmlu_shots=2,
+        run_name="fict",
+        **FAST,
+    )
+    return cfg, run_bench(cfg)
+
+
+def test_fictional_run_outputs(fictional_run, work):
+    cfg, s = fictional_run
+    out = work / "bench" / "fict"
+    assert (
+        (out / "config.resolved.yaml").is_file()
+        and (out / "summary.json").is_file()
+        and (out / "seed-0.json").is_file()
+    )
+    kinds = [e["event"] for e in events(out)]
+    for k in ("config", "baseline", "loss", "prediction", "seed_result", "summary"):
+        assert k in kinds, k
+    preds = [e for e in events(out) if e["event"] == "prediction"]
+    assert len(preds) == 10 and all(e["gain"] == pytest.approx(e["score"] - e["base_score"]) for e in preds)
+    assert s["n_texts"] == 20 and s["texts_per_fact_used"] == 10
+    assert s["gain"]["mean"] == pytest.approx(s["score"]["mean"] - s["base_score"])
+    assert (
+        s["tokens_per_second"] > 0
+        and "mfu" in s
+        and "flops_basis" in json.loads((out / "seed-0.json").read_text())
+    )
+    assert s["mmlu"]["n"] == 1 and 0 <= s["base_mmlu"] <= 1 and "mmlu_gain" in s
+    assert "NOTHING" in s["warning"]
+    assert s["objective_value"] == pytest.approx(s["gain"]["mean"] * 1.3010299956639813)  # log10(20)
+
+
+def test_resume_skips_finished_seeds_and_caches_baseline(fictional_run, work):
+    from ccpapers.bench import run_bench
+
+    cfg, first = fictional_run
+    from dataclasses import replace
+
+    s = run_bench(replace(cfg, seeds=[0, 1]))
+    assert s["seeds"] == [0, 1] and s["baseline_cached"] is True
+    seed_events = [e["seed"] for e in events(work / "bench" / "fict") if e["event"] == "seed_result"]
+    assert seed_events.count(0) == 1 and seed_events.count(1) == 1  # seed 0 was not re-trained
+    assert s["gain"]["n"] == 2
+
+
+def test_keyword_score_rises_after_overfitting(work):
+    from ccpapers.bench import run_bench
+
+    data = yaml.safe_load((FIX / "fictional_mini.yaml").read_text())
+    for d in data["documents"]:  # a QA variant in the exact plain prompt format
+        d["variants"]["qa"] = "\n".join(
+            f"Question: {q['question']}\nAnswer: {q['answer']}" for q in d["questions"]
+        )
+    suite = work / "qa_suite.yaml"
+    suite.write_text(yaml.safe_dump(data, allow_unicode=True))
+    s = run_bench(
+        BenchConfig(
+            work=work,
+            suite_file=str(suite),
+            tiny=True,
+            method="full",
+            lr=3e-3,
+            epochs=80,
+            variants=["qa"],
+            seq_len=256,
+            max_new_tokens=16,
+            run_name="overfit",
+        )
+    )
+    assert s["base_score"] == 0.0
+    assert s["score"]["mean"] >= 0.2, s["score"]
+
+
+def test_papers_suite_end_to_end(work):
+    from ccpapers.bench import run_bench
+    from tests.bench.test_bench_suites import _write_build
+
+    _write_build(work)
+    s = run_bench(
+        BenchConfig(
+            work=work, suite="papers", build="mini", epochs=1, n_irrelevant=2, run_name="papers", **FAST
+        )
+    )
+    ev = events(work / "bench" / "papers")
+    scorers = {e["scorer"] for e in ev if e["event"] == "prediction"}
+    assert scorers == {"rouge2", "mcq-loglik"}
+    assert s["n_texts"] == 5 and s["n_irrelevant"] == 2  # 3 target texts + 2 irrelevant
+
+
+def test_mmlu_suite_scores_base_only(work):
+    from ccpapers.bench import run_bench
+
+    s = run_bench(
+        BenchConfig(work=work, suite="mmlu", epochs=0, mmlu_limit=4, mmlu_shots=1, run_name="mmlu", **FAST)
+    )
+    assert s["n_questions"] == 4 and s["gain"]["mean"] == 0.0
+
+
+def test_early_stopping_on_dev_questions(work):
+    from ccpapers.bench import run_bench
+
+    with pytest.raises(ConfigError, match="dev_questions"):
+        run_bench(BenchConfig(work=work, early_stopping=1, **FAST))
+    s = run_bench(
+        BenchConfig(
+            work=work,
+            suite_file=str(FIX / "fictional_mini.yaml"),
+            epochs=5,
+            dev_questions=2,
+            early_stopping=1,
+            texts_per_fact=1,
+            run_name="es",
+            **{**FAST, "lr": 1e-9},
+        )
+    )
+    ev = events(work / "bench" / "es")
+    dev = [e for e in ev if e["event"] == "epoch_eval"]
+    assert dev and all(e["split"] == "dev" for e in dev)
+    assert len(dev) < 5  # a flat dev score stops training early
+    assert s["n_questions"] == 8  # 2 of 10 held out
+
+
+def test_report_writes_markdown_csv_and_plots(fictional_run, work):
+    from ccpapers.bench import write_report
+
+    res = write_report(work / "bench", work / "report")
+    md = Path(res["markdown"]).read_text()
+    assert "TINY" in md and "| fict |" in md
+    assert res["runs"] >= 1
+    for p in res["plots"]:
+        data = Path(p).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+    header = Path(res["csv"]).read_text().splitlines()[0]
+    assert header.startswith("run,suite,model,method")
+
+
+def test_cli_help_and_run(work, capsys):
+    from ccpapers.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    help_text = capsys.readouterr().out
+    for word in ("sweep", "report", "Llama-2", "--texts-per-fact", "--n-trials", "accelerate launch"):
+        assert word in help_text, word
+    rc = main(
+        [
+            "bench",
+            "epochs=1",
+            "--work",
+            str(work),
+            "--suite-file",
+            str(FIX / "fictional_mini.yaml"),
+            "--tiny",
+            "--lora-r",
+            "4",
+            "--lora-alpha",
+            "8",
+            "--seq-len",
+            "256",
+            "--batch-rows",
+            "4",
+            "--max-new-tokens",
+            "4",
+            "--run-name",
+            "cli",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert rc == 0 and "TINY MODEL" in out and "gain" in out
+    assert yaml.safe_load((work / "bench" / "cli" / "config.resolved.yaml").read_text())["epochs"] == 1
+    assert main(["bench", "frobnicate"]) == 2
