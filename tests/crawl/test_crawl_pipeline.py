@@ -199,3 +199,32 @@ def test_stale_crossref_cursor_restarts_the_window(site, tmp_path):
     assert again["windows"]["failed"] == {} and again["windows"]["done"] == again["windows"]["total"]
     assert again["discovered"] == len(SAMPLE["articles"])
     assert any("cursor=%2A" in e["path"] for e in site.log[n:])  # the window was walked afresh
+
+
+def test_listing_resumes_by_doi_when_pages_shift(make_site, tmp_path):
+    from ccpapers.crawl.journal_db import JournalDB
+    from ccpapers.crawl.pipeline import journal_db_path
+    from ccpapers.sample.site import SampleSite
+
+    year = max(a["published"][:4] for a in SAMPLE["articles"] if a["variant"] not in ("paywalled", "broken"))
+    in_year = sorted(
+        (a for a in SAMPLE["articles"] if a["published"].startswith(year)), key=lambda a: a["published"]
+    )
+    assert len(in_year) >= 2
+    # The first run sees the year without its newest paper (not published yet) and stops early.
+    early = {
+        "journal": SAMPLE["journal"],
+        "articles": [a for a in SAMPLE["articles"] if a is not in_year[-1]],
+    }
+    with SampleSite(early, page_size=1) as site:
+        run_crawl(crawl_config(tmp_path, site, source="listing", years=year, dry_run=True))
+        port = site.url.rsplit(":", 1)[1]
+    with JournalDB(journal_db_path(tmp_path)) as db:
+        for w in db.windows():
+            db.set_window(w["key"], "partial", 1)
+    # Same URLs, but now the newest paper tops page 1 and every other paper moved down a page.
+    later = make_site(data=SAMPLE, page_size=1, port=int(port))
+    report = run_crawl(crawl_config(tmp_path, later, source="listing", years=year, dry_run=True))
+    assert report["discovered"] == len(in_year)
+    assert report["windows"]["count_mismatches"] == []
+    assert sum("/articles?" in e["path"] for e in later.log) == len(in_year)  # walked once, fresh

@@ -108,9 +108,13 @@ class Crawl:
         refresh = self.cfg.refresh
         url: str | None = w.first_url
         found, expected, pages = 0, None, 0
+        by_doi: set[str] | None = set() if self.source.name == "listing" else None
         while url:
             try:
-                resp = self.client.get(url, use_cache=not refresh)
+                # Listing pages shift as papers appear: an unfinished year is walked afresh from
+                # page 1 and resumed by DOI (known DOIs are skipped), never by page number.
+                fresh = refresh or by_doi is not None
+                resp = self.client.get(url, use_cache=not fresh)
                 page = self.source.parse_page(w, resp.content, url)
             except BlockedError:
                 raise
@@ -119,6 +123,7 @@ class Crawl:
                     # a stale Crossref cursor from an interrupted run: walk the window afresh
                     log.info("%s: %s, discovering the window again", w.key, exc)
                     refresh, url, found, pages = True, w.first_url, 0, 0
+                    by_doi = set() if by_doi is not None else None
                     continue
                 self._window_failed(w, found, expected, exc.code, str(exc))
                 return
@@ -130,7 +135,11 @@ class Crawl:
                 return
             pages += 1
             self.new_refs += self.db.add_refs(page.refs)
-            found += len(page.refs)
+            if by_doi is not None:  # listing pages shift as papers appear: count distinct DOIs
+                by_doi.update(r.doi for r in page.refs)
+                found = len(by_doi)
+            else:
+                found += len(page.refs)
             expected = page.expected if page.expected is not None else expected
             self.db.set_window(w.key, "partial", found, expected)
             if self.source.name == "listing" and expected is not None and found >= expected:
