@@ -228,3 +228,12 @@ def test_listing_resumes_by_doi_when_pages_shift(make_site, tmp_path):
     assert report["discovered"] == len(in_year)
     assert report["windows"]["count_mismatches"] == []
     assert sum("/articles?" in e["path"] for e in later.log) == len(in_year)  # walked once, fresh
+
+
+def test_many_failures_in_a_row_stop_the_crawl_politely(make_site, tmp_path):
+    faults = {f"/articles/{a['id']}": [Fault("status", status=503)] * 5 for a in SAMPLE["articles"]}
+    site = make_site(faults=faults)
+    report = run_crawl(crawl_config(tmp_path, site, max_retries=0, max_consecutive_errors=3))
+    assert report["stopped"].startswith("errors:") and "re-run later" in report["stopped"]
+    assert report["failed"] == {"http_503": 3}
+    assert len(site.served("/articles/", status=None)) == 3  # no more requests after stopping

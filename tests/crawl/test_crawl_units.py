@@ -19,7 +19,7 @@ from ccpapers.crawl.sources.dois import parse_line
 from ccpapers.crawl.sources.listing import ListingSource
 from ccpapers.registry import SOURCES
 from ccpapers.sample import load_sample
-from ccpapers.sample.render import crossref_item, render_listing
+from ccpapers.sample.feeds import crossref_item, render_listing
 from ccpapers.types import PaperRef
 
 TABLE = load_journals()

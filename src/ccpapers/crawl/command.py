@@ -42,4 +42,5 @@ def main(args: argparse.Namespace) -> int:
     report = run_crawl(cfg)
     print_report(report)
     print(f"papers: {cfg.work}/papers/papers.parquet   report: {cfg.work}/papers/report.json")
-    return 1 if report.get("stopped", "") and report["stopped"].startswith("blocked") else 0
+    stopped = report.get("stopped") or ""
+    return 1 if stopped.startswith(("blocked", "errors")) else 0

@@ -44,6 +44,10 @@ class CrawlConfig(CommonConfig):
     timeout: float = opt(30.0, "seconds before a request times out")
     max_retries: int = opt(4, "retries per request after the first attempt (429, 5xx, timeouts)")
     max_attempts: int = opt(3, "runs that may retry a failed paper before it is left as failed")
+    max_consecutive_errors: int = opt(
+        10,
+        "stop the crawl (politely, resumable) after this many papers fail in a row with network/5xx errors",
+    )
     journals_file: Path | None = opt(
         None, "YAML adding journals: {slug: {name, eissn, doi_code, first_year}}"
     )

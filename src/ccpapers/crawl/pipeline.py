@@ -32,6 +32,11 @@ from ccpapers.types import Paper
 log = logging.getLogger(__name__)
 
 TODO_STATES = ("discovered", "fetched", "parsed")
+TRANSIENT_ERRORS = frozenset({"timeout", "connection", "http_429", "robots_unavailable"})
+
+
+class TooManyErrors(RuntimeError):
+    """Many papers in a row failed with network or server errors: the crawl stops politely."""
 
 
 def journal_db_path(work: str | Path) -> Path:
@@ -88,6 +93,7 @@ class Crawl:
         self.discovery_errors: dict[str, str] = {}
         self.new_refs = 0
         self.stopped: str | None = None
+        self.consecutive_errors = 0
 
     # -- discovery -----------------------------------------------------------------------
     def discover(self, progress: CrawlProgress) -> None:
@@ -190,7 +196,16 @@ class Crawl:
             raise
         except FetchError as exc:
             self.db.fail(doi, exc.code, str(exc))
+            if exc.code in TRANSIENT_ERRORS or exc.code.startswith("http_5"):
+                self.consecutive_errors += 1
+                if self.consecutive_errors >= self.cfg.max_consecutive_errors:
+                    raise TooManyErrors(
+                        f"{self.consecutive_errors} papers in a row failed ({exc.code}, last: {exc}); "
+                        "the site seems down or is limiting this client. Stopped to stay polite; "
+                        "finished work is saved, re-run later to resume (lower --rate if it repeats)."
+                    ) from exc
             return 0
+        self.consecutive_errors = 0
         self.db.set_state(doi, "fetched", error=None, message=None)
         evidence = [("crossref", hint) for hint in json.loads(row["license_hint"] or "[]")]
         try:
@@ -247,6 +262,8 @@ def run_crawl(cfg: CrawlConfig, *, client: PoliteClient | None = None, console: 
                 crawl.process(progress)
     except BlockedError as exc:
         crawl.stopped = f"blocked: {exc}"
+    except TooManyErrors as exc:
+        crawl.stopped = f"errors: {exc}"
     finally:
         try:
             if not cfg.dry_run:

@@ -30,12 +30,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ccpapers.sample import load_sample
-from ccpapers.sample.render import (
-    crossref_item,
-    render_article,
-    render_listing,
-    robots_txt,
-)
+from ccpapers.sample.feeds import crossref_item, render_listing, robots_txt
+from ccpapers.sample.render import render_article
 
 BLOCKED_PAGE = b"<html><head><title>403 Forbidden</title></head><body><h1>Blocked</h1></body></html>"
 
