@@ -128,7 +128,10 @@ def main(args: argparse.Namespace) -> int:
     from ccpapers.bench import run_bench
 
     summary = run_bench(cfg)
-    _print_summary(summary)
+    import os
+
+    if int(os.environ.get("RANK", "0")) == 0:  # one summary under accelerate launch / torchrun
+        _print_summary(summary)
     return 0
 
 

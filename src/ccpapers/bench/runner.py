@@ -47,6 +47,28 @@ class EventLog:
             self._fh.close()
 
 
+def make_accelerator() -> Any:
+    """Single device, or the distributed setup of ``accelerate launch`` / ``torchrun``
+    (on machines without CUDA: gloo over CPU processes)."""
+    import torch
+    from accelerate import Accelerator
+
+    return Accelerator(cpu=not torch.cuda.is_available())
+
+
+def _trainable_checksum(model: Any) -> float:
+    """Sum of trainable weights (in DDP every rank must end with the same value)."""
+    return float(sum(p.detach().double().sum() for p in model.parameters() if p.requires_grad))
+
+
+def _gather_all(acc: Any, value: Any) -> list[Any]:
+    if acc.num_processes == 1:
+        return [value]
+    from accelerate.utils import gather_object
+
+    return list(gather_object([value]))
+
+
 def load_suite(cfg: BenchConfig) -> Suite:
     from ccpapers.registry import SUITES
 
@@ -124,7 +146,6 @@ def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -
     ``resident``: an already loaded :class:`~ccpapers.bench.models.LoadedModel` to reuse
     (sweeps keep the base in memory; LoRA is removed and full fine-tuning restored after)."""
     cfg.validate()
-    from accelerate import Accelerator
     from accelerate.utils import set_seed
 
     from ccpapers.bench.models import (
@@ -138,7 +159,7 @@ def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -
     from ccpapers.bench.packing import load_irrelevant, pack, select_texts, tokenize_texts
     from ccpapers.bench.training import train
 
-    acc = accelerator or Accelerator()
+    acc = accelerator or make_accelerator()
     main = acc.is_main_process
     suite = load_suite(cfg)
     questions = _mark_dev(suite.questions[: cfg.max_questions or None], cfg.dev_questions)
@@ -244,6 +265,7 @@ def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -
                 lambda rec, seed=seed: events("loss", seed=seed, **rec),
             )
         model = hist.pop("model")
+        checksums = _gather_all(acc, _trainable_checksum(model)) if train_now else []
         train_s = time.perf_counter() - t0
         t1 = time.perf_counter()
         rows = score_questions(model, lm.tokenizer, questions, cfg, acc)
@@ -275,6 +297,7 @@ def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -
             "n_texts": len(texts),
             "n_target_texts": sum(t.group == "target" for t in texts),
             "n_documents": len(suite.documents),
+            "trainable_checksums": checksums,
             "n_rows": len(packed) if packed else 0,
             "train_seconds": train_s,
             "eval_seconds": eval_s,

@@ -16,6 +16,8 @@ also re-runs a killed worker's trial.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from dataclasses import replace
@@ -89,6 +91,23 @@ def grid_size(space: dict[str, Any]) -> int:
     return n
 
 
+def _grid_class() -> Any:
+    import optuna
+
+    class AskTellGrid(optuna.samplers.GridSampler):
+        """GridSampler without its ``study.stop()`` call (which only works inside optimize);
+        the worker loop stops by counting trials instead."""
+
+        def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+            return None
+
+    return AskTellGrid
+
+
+def _AskTellGrid(space: dict[str, Any], seed: int = 0) -> Any:  # noqa: N802
+    return _grid_class()(space, seed=seed)
+
+
 def make_sampler(sp: dict[str, Any]) -> Any:
     """TPE (multivariate, grouped; seeded) or an exhaustive grid over the space's choices."""
     import optuna
@@ -96,7 +115,7 @@ def make_sampler(sp: dict[str, Any]) -> Any:
     s_cfg = sp.get("sampler") or {}
     if s_cfg.get("name") == "grid":
         space = {k: grid_values(d) for k, d in sp["space"].items()}
-        return optuna.samplers.GridSampler(space, seed=s_cfg.get("seed", 0))
+        return _AskTellGrid(space, seed=s_cfg.get("seed", 0))
     return optuna.samplers.TPESampler(
         seed=s_cfg.get("seed"),
         multivariate=bool(s_cfg.get("multivariate", True)),
@@ -186,8 +205,12 @@ def run_sweep(
     objective_fn: Any = None,
 ) -> dict[str, Any]:
     """Run trials of one study until it holds ``n_trials`` finished trials; returns counts and best."""
+    import warnings
+
     import optuna
 
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
     sp = spec if isinstance(spec, dict) else load_sweep_spec(spec)
     base = base or BenchConfig()
     name = study_name or sp["study_name"]
@@ -271,6 +294,7 @@ def _run_trial(
         objective=sp.get("objective", cfg.objective),
     )
     trial.set_user_attr("run_dir", str(Path(cfg.work) / "bench" / cfg.run_name))
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
     history = study._storage.get_trial(trial._trial_id).system_attrs.get("retry_history")
     if history:
         trial.set_user_attr("retry_of", history)
