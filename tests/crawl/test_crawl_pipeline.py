@@ -237,3 +237,16 @@ def test_many_failures_in_a_row_stop_the_crawl_politely(make_site, tmp_path):
     assert report["stopped"].startswith("errors:") and "re-run later" in report["stopped"]
     assert report["failed"] == {"http_503": 3}
     assert len(site.served("/articles/", status=None)) == 3  # no more requests after stopping
+
+
+def test_two_crawls_cannot_share_a_work_dir(site, tmp_path):
+    from ccpapers.config import ConfigError
+    from ccpapers.crawl.pipeline import Crawl
+
+    first = Crawl(crawl_config(tmp_path, site))
+    try:
+        with pytest.raises(ConfigError, match="another ccpapers crawl is running"):
+            Crawl(crawl_config(tmp_path, site))
+    finally:
+        first.close()
+    Crawl(crawl_config(tmp_path, site)).close()  # free again once the first is closed

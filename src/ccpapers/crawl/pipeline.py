@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ccpapers.config import write_resolved_config
+from ccpapers.config import ConfigError, write_resolved_config
 from ccpapers.crawl.config import CrawlConfig
 from ccpapers.crawl.fetch.cache import FetchCache
 from ccpapers.crawl.fetch.client import LaneSpec, PoliteClient
@@ -78,6 +78,26 @@ def html_complete(resp: Any) -> str | None:
     return None
 
 
+def _lock_work(work: Path) -> Any:
+    """Hold WORK/raw/crawl.lock for the crawl's lifetime: two crawls in one work directory
+    would fetch the same pages twice. The OS releases it when the process dies (kill -9)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory lock
+        return None
+    path = work / "raw" / "crawl.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(path, "a+")  # noqa: SIM115 - kept open while crawling
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        raise ConfigError(
+            f"another ccpapers crawl is running in {work}; wait for it to finish or use another --work"
+        ) from None
+    return fh
+
+
 class Crawl:
     def __init__(self, cfg: CrawlConfig, client: PoliteClient | None = None) -> None:
         self.cfg = cfg
@@ -88,6 +108,7 @@ class Crawl:
         parse_years(cfg.years)  # validate before touching anything
         self.policy = LicensePolicy(cfg.license_policy)
         self.source = make_source(cfg, self.journals, self.table)
+        self._lock = _lock_work(self.work)
         self.db = JournalDB(journal_db_path(self.work))
         self.client = client or make_client(cfg, FetchCache(self.work / "raw", self.db))
         self.discovery_errors: dict[str, str] = {}
@@ -246,6 +267,8 @@ class Crawl:
     def close(self) -> None:
         self.client.close()
         self.db.close()
+        if self._lock is not None:
+            self._lock.close()
 
 
 def run_crawl(cfg: CrawlConfig, *, client: PoliteClient | None = None, console: Any = None) -> dict:
