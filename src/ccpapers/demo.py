@@ -40,6 +40,7 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
     from ccpapers.build.config import BuildConfig
     from ccpapers.crawl import run_crawl
     from ccpapers.crawl.config import CrawlConfig
+    from ccpapers.crawl.report import print_report
     from ccpapers.publish import run_publish
     from ccpapers.publish.config import PublishConfig
     from ccpapers.sample.site import serve_sample
@@ -61,6 +62,7 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
             rate=cfg.rate,
         )
         summary["crawl"] = run_crawl(crawl_cfg)
+    print_report(summary["crawl"])
     print(f"crawl finished in {time.perf_counter() - t:.1f} s")
 
     t = _step("2/4 build the offline splits (builders/demo.yaml)")
