@@ -46,6 +46,8 @@ def generate_batched(
     Prompts are sorted by length so each batch pads little; padding is on the left."""
     import torch
 
+    from ccpapers.bench.fastgen import generation_ready
+
     pad = tokenizer.pad_token_id
     device = next(model.parameters()).device
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
@@ -62,7 +64,7 @@ def generate_batched(
                 p = prompts[i]
                 ids[row, width - len(p) :] = torch.tensor(p)
                 mask[row, width - len(p) :] = 1
-            with torch.no_grad():
+            with torch.no_grad(), generation_ready(model):  # sdpa + eager blocks while decoding
                 gen = model.generate(
                     input_ids=ids.to(device),
                     attention_mask=mask.to(device),

@@ -78,7 +78,10 @@ def train(
         total = min(total, cfg.max_steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(total, int(cfg.warmup_ratio * total)))
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
-    forward = torch.compile(model) if cfg.compile else model
+    accelerator.gradient_accumulation_steps = cfg.grad_accum  # else accumulate() steps every micro-batch
+    from ccpapers.bench.compiled import compile_for_training
+
+    forward, uncompile = compile_for_training(model, cfg.compile)  # regional: one block graph
     dtype = next(p for p in accelerator.unwrap_model(model).parameters()).dtype
     k = 4 if cfg.method == "lora" else 6
     peak = peak_flops(accelerator.device)
@@ -89,7 +92,7 @@ def train(
     model.train()
     for epoch in range(1, cfg.epochs + 1):
         t0 = time.perf_counter()
-        ep_loss, ep_n = 0.0, 0
+        ep_loss, ep_n, ep_tok0 = 0.0, 0, tokens
         for input_ids, position_ids, labels, doc_ids in loader:
             with accelerator.accumulate(model):
                 mask = attention_mask_for(doc_ids, attention, dtype)
@@ -122,8 +125,10 @@ def train(
                     break
         if accelerator.device.type == "cuda":
             torch.cuda.synchronize()
-        train_time += time.perf_counter() - t0
-        rec = {"epoch": epoch, "loss": ep_loss / max(1, ep_n), "steps": step}
+        ep_s = time.perf_counter() - t0
+        train_time += ep_s
+        rec = {"epoch": epoch, "loss": ep_loss / max(1, ep_n), "steps": step, "seconds": ep_s}
+        rec["tokens"] = (tokens - ep_tok0) * accelerator.num_processes
         if on_epoch_end is not None:
             dev = on_epoch_end(epoch, accelerator.unwrap_model(model))
             rec["dev_score"] = dev
@@ -138,6 +143,7 @@ def train(
         epochs.append(rec)
         if stopped:
             break
+    uncompile()
     tokens_all = tokens * accelerator.num_processes
     tps = tokens_all / train_time if train_time else 0.0
     result: dict[str, Any] = {
