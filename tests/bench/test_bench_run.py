@@ -207,3 +207,60 @@ def test_cli_help_and_run(work, capsys):
     assert rc == 0 and "TINY MODEL" in out and "gain" in out
     assert yaml.safe_load((work / "bench" / "cli" / "config.resolved.yaml").read_text())["epochs"] == 1
     assert main(["bench", "frobnicate"]) == 2
+
+
+class _FakeJudgeBackend:
+    """Speaks the build backends' protocol (payload -> send -> parse) without any network."""
+
+    name = "fake-judge"
+    supports = frozenset({"chat"})
+    prompts: list[str] = []
+
+    def __init__(self, model: str = "", **_):
+        self.model = model or "fake"
+
+    def payload(self, request):
+        return {"prompt": request.instruction}
+
+    def send(self, payload):
+        type(self).prompts.append(payload["prompt"])
+        return {"text": '{"explanation": "ok", "rating": 8}'}
+
+    def parse(self, raw):
+        from ccpapers.build.backends.base import Reply
+
+        return Reply(texts=[raw["text"]])
+
+
+def test_optional_judge_through_backend_registry(work):
+    from ccpapers.bench import run_bench
+    from ccpapers.registry import BACKENDS
+
+    BACKENDS.register("fake-judge", _FakeJudgeBackend)
+    s = run_bench(
+        BenchConfig(
+            work=work,
+            suite_file=str(FIX / "fictional_mini.yaml"),
+            epochs=1,
+            judge="fake-judge",
+            max_questions=3,
+            run_name="judge",
+            **FAST,
+        )
+    )
+    preds = [e for e in events(work / "bench" / "judge") if e["event"] == "prediction"]
+    assert [e["judge_rating"] for e in preds] == [8.0, 8.0, 8.0]
+    assert "[The Start of Reference Answer]\nMira Osei discovered aurelite." in _FakeJudgeBackend.prompts[0]
+    assert json.loads((work / "bench" / "judge" / "seed-0.json").read_text())["judge"] == 8.0
+    assert s["n_questions"] == 3
+
+
+def test_shipped_experiment_configs_resolve():
+    from ccpapers.config import config_from_mapping
+    from ccpapers.resources import recipe_dir
+
+    files = sorted((recipe_dir("train") / "experiments").glob("*.yaml"))
+    assert len(files) >= 4
+    for f in files:
+        cfg = config_from_mapping(BenchConfig, yaml.safe_load(f.read_text()), origin=str(f))
+        cfg.validate()

@@ -99,3 +99,10 @@ def test_mean_ci_hand_computed():
     assert r["ci_high"] - r["mean"] == pytest.approx(4.303 * 0.2 / math.sqrt(3), rel=1e-3)
     one = mean_ci([0.5])
     assert one["ci_low"] == one["ci_high"] == 0.5
+
+
+def test_judge_backend_json_reply_is_parsed():
+    from ccpapers.bench.judge import reply_to_text
+
+    assert parse_rating(reply_to_text('{"explanation": "misses the year", "rating": 7}')) == 7.0
+    assert parse_rating(reply_to_text("plain text [[4]]")) == 4.0

@@ -41,7 +41,9 @@ class BenchConfig(CommonConfig):
     # model
     model: str = opt("", "local path or Hub id of a causal LM (overrides --size)")
     size: Literal["7b", "13b", "70b"] = opt("7b", "Llama-2 chat size: meta-llama/Llama-2-{size}-chat-hf")
-    tiny: bool = opt(False, "tiny random-init Llama for a CPU smoke run (numbers mean nothing)")
+    tiny: bool = opt(
+        False, "tiny random-init Llama for a CPU smoke run (numbers mean nothing; seq_len capped at 512)"
+    )
     dtype: Literal["auto", "bf16", "fp16", "fp32"] = opt(
         "auto", "auto = bf16 on GPU (fp16 if no bf16), fp32 on CPU"
     )

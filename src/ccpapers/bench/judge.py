@@ -83,19 +83,46 @@ class Judge:
         }
 
 
+JUDGE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "explanation": {"type": "string"},
+        "rating": {"type": "integer", "minimum": 1, "maximum": 10},
+    },
+    "required": ["explanation", "rating"],
+}
+
+
+def reply_to_text(text: str) -> str:
+    """Backends answer JSON ({"explanation", "rating"}); turn it into MT-Bench's "[[N]]" form."""
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError):
+        return text
+    if isinstance(data, dict) and "rating" in data:
+        return f"{data.get('explanation', '')}\nRating: [[{data['rating']}]]"
+    return text
+
+
 def backend_call(name: str, model: str = "") -> Callable[[str], str]:
-    """Adapt a build backend (``ccpapers.registry.BACKENDS``) to ``prompt -> reply``."""
+    """Adapt a build backend (``ccpapers.registry.BACKENDS``: payload -> send -> parse) to
+    ``prompt -> reply``; keys come from the environment as in the build stage."""
+    from ccpapers.build.backends.base import ChatRequest
     from ccpapers.registry import BACKENDS
 
     factory = BACKENDS.get(name)
     backend = factory(model=model) if model else factory()
-    for meth in ("complete", "generate", "chat", "__call__"):
-        fn = getattr(backend, meth, None)
-        if callable(fn):
 
-            def call(prompt: str, fn: Callable[..., Any] = fn) -> str:
-                out = fn(prompt)
-                return out if isinstance(out, str) else str(getattr(out, "text", out))
+    def call(prompt: str) -> str:
+        req = ChatRequest(
+            system="You are a strict, impartial grader of factual answers.",
+            context="",
+            instruction=prompt,
+            schema=JUDGE_SCHEMA,
+            schema_name="judgement",
+            max_tokens=512,
+        )
+        reply = backend.parse(backend.send(backend.payload(req)))
+        return reply_to_text(reply.texts[0] if reply.texts else "")
 
-            return call
-    raise TypeError(f"backend {name!r} has no complete/generate method usable by the judge")
+    return call

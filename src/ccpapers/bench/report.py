@@ -100,8 +100,9 @@ def _line_plot(rows: list[dict[str, Any]], x: str, xlabel: str, path: Path, logx
             ax.axhline(sum(base) / len(base), linestyle=":", color="grey")
     if logx and any(float(r.get(x) or 0) > 0 for r in rows):
         ax.set_xscale("symlog", linthresh=1)
+    ax.margins(x=0.08)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("score (mean over seeds; dotted: base model)")
+    ax.set_ylabel("score (mean; bars: 95% CI over seeds/runs;\ndotted: base model)", fontsize=8)
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
     if groups:

@@ -23,6 +23,7 @@ from ccpapers.bench.suites.base import Suite
 from ccpapers.config import config_to_dict, write_resolved_config
 
 log = logging.getLogger(__name__)
+TINY_MAX_SEQ_LEN = 512
 
 
 class EventLog:
@@ -67,6 +68,22 @@ def _gather_all(acc: Any, value: Any) -> list[Any]:
     from accelerate.utils import gather_object
 
     return list(gather_object([value]))
+
+
+def _judge_rows(cfg: BenchConfig, questions: list, rows: list[dict[str, Any]]) -> None:
+    """Add the optional LLM judge's 1-10 rating to open-question rows (parse failures: None)."""
+    from ccpapers.bench.judge import Judge, backend_call
+
+    judge = Judge(
+        backend_call(cfg.judge, cfg.judge_model),
+        cfg.judge_model or cfg.judge,
+        Path(cfg.work) / "bench" / ".judge_cache",
+    )
+    by_id = {q.id: q for q in questions}
+    for r in rows:
+        q = by_id[r["id"]]
+        if not q.is_mcq and q.answer:
+            r.update(judge.rate(q.question, q.answer, r["prediction"]))
 
 
 def load_suite(cfg: BenchConfig) -> Suite:
@@ -146,6 +163,8 @@ def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -
     ``resident``: an already loaded :class:`~ccpapers.bench.models.LoadedModel` to reuse
     (sweeps keep the base in memory; LoRA is removed and full fine-tuning restored after)."""
     cfg.validate()
+    if cfg.tiny and cfg.seq_len > TINY_MAX_SEQ_LEN:
+        cfg = replace(cfg, seq_len=TINY_MAX_SEQ_LEN)  # dense masks on CPU: long rows cost seconds
     from accelerate.utils import set_seed
 
     from ccpapers.bench.models import (
@@ -275,6 +294,8 @@ def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -
             else []
         )
         eval_s = time.perf_counter() - t1
+        if cfg.judge and main:
+            _judge_rows(cfg, questions, rows)
         for r in rows:
             b = base_by_id[r["id"]]
             events(
@@ -298,6 +319,9 @@ def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -
             "n_target_texts": sum(t.group == "target" for t in texts),
             "n_documents": len(suite.documents),
             "trainable_checksums": checksums,
+            "judge": mean([r["judge_rating"] for r in rows if r.get("judge_rating") is not None])
+            if cfg.judge
+            else None,
             "n_rows": len(packed) if packed else 0,
             "train_seconds": train_s,
             "eval_seconds": eval_s,

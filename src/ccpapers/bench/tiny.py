@@ -2,7 +2,7 @@
 
 The tokenizer mimics Llama-2's SentencePiece: BPE with byte fallback, a ``Metaspace``
 pre-tokenizer (so ``" B"`` is the single token ``▁B``), BOS added by a template, pad = ``<unk>``
-(id 0) and a Llama-2 ``[INST]`` chat template. The model has ~0.15 M parameters and untied
+(id 0) and a Llama-2 ``[INST]`` chat template. The model has ~0.4 M parameters and untied
 embeddings so LoRA on ``lm_head`` is exercised. **Its scores mean nothing**: it exists so the
 real training/evaluation code runs in seconds without downloads.
 """
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 TINY_WARNING = (
-    "TINY MODEL: a random-initialised ~0.15M-parameter Llama for smoke tests; "
+    "TINY MODEL: a random-initialised ~0.4M-parameter Llama for smoke tests; "
     "its scores, gains and speeds mean NOTHING about knowledge injection."
 )
 
@@ -42,7 +42,7 @@ _BASE_SENTENCES = [
 ]
 
 
-def tiny_tokenizer(texts: Iterable[str] = (), vocab_size: int = 600) -> Any:
+def tiny_tokenizer(texts: Iterable[str] = (), vocab_size: int = 2000) -> Any:
     """Train a Llama-2-like BPE tokenizer on ``texts`` plus a small built-in corpus."""
     import json
 
