@@ -204,7 +204,9 @@ def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -
 
         log.warning(TINY_WARNING)
     t_load = time.perf_counter()
-    lm = resident or load_model(cfg, _tiny_texts(suite) if cfg.tiny else None, device=acc.device)
+    # under FSDP, accelerator.prepare shards and places the model; elsewhere load it on the device
+    device = None if acc.distributed_type.name == "FSDP" else acc.device
+    lm = resident or load_model(cfg, _tiny_texts(suite) if cfg.tiny else None, device=device)
     load_s = time.perf_counter() - t_load
     events(
         "config",
