@@ -204,8 +204,11 @@ class FakeProvider:
             if wait is not None:
                 with self._lock:
                     self.calls["429"] += 1
-                self._send(h, 429, {"error": {"type": "rate_limit_error", "message": "slow down"}},
-                           {"retry-after": str(max(1, math.ceil(wait)) if wait >= 1 else wait)})  # fmt: skip
+                headers = {
+                    "retry-after": str(max(1, math.ceil(wait))),
+                    "retry-after-ms": str(int(wait * 1000)),
+                }
+                self._send(h, 429, {"error": {"type": "rate_limit_error", "message": "slow down"}}, headers)
                 return
             if self.latency:
                 time.sleep(self.latency)

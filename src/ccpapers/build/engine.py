@@ -7,6 +7,7 @@ resumes by lookup and out-of-order completion cannot mix results up.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -16,6 +17,8 @@ from typing import Any
 from ccpapers.build.cache import ReplyCache
 from ccpapers.build.cost import PriceTable, Usage
 from ccpapers.build.limits import Fatal, RateLimiter, Rejected, Retryable, RetryPolicy
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -195,7 +198,8 @@ class Engine:
     # -- threaded requests -------------------------------------------------------
     def _send_with_retries(self, job: Job) -> None:
         limiter = self._limiter(job.backend)
-        for attempt in range(self.retry.retries + 1):
+        errors = limited = 0
+        while True:
             if self._fatal:
                 return
             limiter.acquire(job.est_input + job.max_output)
@@ -206,13 +210,21 @@ class Engine:
                     self.stats.retries += 1
                     if exc.status == 429:
                         self.stats.rate_limited += 1
-                if attempt == self.retry.retries:
+                if exc.status == 429:
+                    limited += 1
+                    exhausted = limited > self.retry.rate_limit_retries
+                else:
+                    errors += 1
+                    exhausted = errors > self.retry.retries
+                if exhausted:
                     self._fail(job, f"retries-exhausted:{exc.status or 'connection'}")
                     return
-                delay = self.retry.delay(attempt, exc.retry_after)
+                attempt = limited if exc.status == 429 else errors
                 if exc.status == 429:
-                    limiter.pause(delay)  # everyone waits, not just this thread
-                time.sleep(delay)
+                    limiter.on_rate_limited()
+                    if exc.retry_after is not None:
+                        limiter.pause(exc.retry_after)  # everyone waits at least Retry-After
+                time.sleep(self.retry.delay(attempt - 1, exc.retry_after))
                 continue
             except Rejected as exc:
                 self._fail(job, exc.reason)
@@ -221,6 +233,11 @@ class Engine:
                 with self._lock:
                     self._fatal = self._fatal or exc
                 return
+            except Exception as exc:  # an unexpected reply or client error: drop this request, keep going
+                log.warning("request %s failed: %s: %s", job.key[:12], type(exc).__name__, exc)
+                self._fail(job, f"error:{type(exc).__name__}")
+                return
+            limiter.on_success()
             self._record(job, raw)
             return
 

@@ -75,11 +75,15 @@ class RateLimiter:
 
     Requests are spaced ``60/rpm`` seconds apart (no bursts), which keeps a
     provider's own sliding-window limiter from answering 429. ``pause(seconds)``
-    holds every caller back, used when a server answers 429 with Retry-After.
+    holds every caller back, used when a server answers 429 with Retry-After; each
+    429 also doubles the spacing, and each reply narrows it again by 1 % (AIMD), so
+    a limit lower than the configured one (or none configured) is found by itself.
     """
 
     def __init__(self, rpm: float = 0.0, tpm: float = 0.0, clock=time.monotonic, sleep=time.sleep) -> None:
         self.interval = 60.0 / rpm if rpm and rpm > 0 else 0.0
+        self._base_interval = self.interval
+        self._last_backoff = -1e9
         self.tpm = float(tpm or 0.0)
         self._clock = clock
         self._sleep = sleep
@@ -88,6 +92,23 @@ class RateLimiter:
         self._tokens = self.tpm
         self._tokens_at = clock()
         self._paused_until = 0.0
+
+    def on_rate_limited(self) -> None:
+        """A 429 arrived: space requests twice as far apart (never closer than ``rpm`` asks)."""
+        with self._lock:
+            now = self._clock()
+            if now - self._last_backoff < 1.0:
+                return  # one burst of 429s (many threads at once) counts as one signal
+            self._last_backoff = now
+            self.interval = min(5.0, max(self.interval * 2, self._base_interval, 0.02))
+
+    def on_success(self) -> None:
+        """A reply arrived: creep back towards the configured spacing (or none)."""
+        with self._lock:
+            if self.interval > self._base_interval:
+                self.interval = max(self._base_interval, self.interval * 0.99)
+                if self.interval < 0.005 and not self._base_interval:
+                    self.interval = 0.0
 
     def pause(self, seconds: float) -> None:
         with self._lock:
@@ -122,8 +143,13 @@ class RetryPolicy:
     cap: float = 30.0
     max_retry_after: float = 300.0
 
+    rate_limit_retries: int = 30  # 429s are expected under load: a larger budget of their own
+
     def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait: never less than Retry-After (plus jitter so waiting threads do not
+        return all at once), else exponential backoff with jitter."""
         if retry_after is not None:
-            return min(retry_after, self.max_retry_after)
+            wait = min(retry_after, self.max_retry_after)
+            return wait + random.uniform(0.0, max(0.05, 0.5 * wait))
         backoff = min(self.cap, self.base * 2**attempt)
         return backoff * (0.75 + 0.5 * random.random())
