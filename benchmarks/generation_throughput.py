@@ -24,12 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
+from tests.build.fake_provider import FakeProvider  # noqa: E402
+
 from ccpapers.build.backends.base import ChatRequest  # noqa: E402
 from ccpapers.build.backends.openai_backend import OpenAIBackend  # noqa: E402
 from ccpapers.build.cache import ReplyCache, request_key  # noqa: E402
 from ccpapers.build.cost import PriceTable  # noqa: E402
 from ccpapers.build.engine import Engine, Job  # noqa: E402
-from tests.build.fake_provider import FakeProvider  # noqa: E402
 
 LATENCY = 0.5
 ALLOWED_RPM = 600.0
