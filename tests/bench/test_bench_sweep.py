@@ -127,7 +127,7 @@ def test_two_workers_kill9_and_restart_lose_and_repeat_nothing(tmp_path):
     """Two workers share one SQLite study of N trials; worker A is killed with SIGKILL in the
     middle of a trial and started again. Every slot ends with exactly one complete trial, the
     killed trial is re-run under its parameters, and no run folder was written twice."""
-    n = 4
+    n = 3
     url = f"sqlite:///{tmp_path}/study.db"
     a, b = _worker(tmp_path, url, n), _worker(tmp_path, url, n)
     storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})

@@ -17,7 +17,7 @@ actions:
 
 examples:
   ccpapers bench --tiny epochs=3                       # CPU smoke run (numbers mean nothing)
-  ccpapers bench --config train/experiments/fictional-lora-7b.yaml --size 7b
+  ccpapers bench --config train/experiments/seed-7b-lora.yaml
   ccpapers bench --suite papers --build demo --forgetting
   ccpapers bench sweep --sweep fictional-lora --n-trials 50        # one per GPU:
   CUDA_VISIBLE_DEVICES=1 ccpapers bench sweep --sweep fictional-lora --storage sqlite:///w/s.db
