@@ -9,7 +9,8 @@ Injectable behaviour: ``latency`` (seconds per request), ``rpm_limit`` (a server
 limiter answering 429 + Retry-After), ``fail_429`` (answer the next N model requests with
 429 and ``retry_after``), ``malformed`` (queue of "truncate" / "garbage" chat replies),
 ``reject_json_schema`` (400 on ``response_format``), ``translate_hook`` (rewrite DeepL output),
-``batch_pending_polls`` (batches report in-progress for that many retrievals).
+``batch_pending_polls`` (batches report in-progress for that many retrievals), ``errors``
+(queue of (status, message) answers), ``auth_fail`` (401/403 for every model request).
 
 Replies are computed from the request: the passage between ``<passage>`` tags is turned
 into questions, multiple choice, rewrites or translations depending on the JSON schema
@@ -110,6 +111,7 @@ class FakeProvider:
         self.events: list[tuple[float, str, int]] = []  # (time, path, status) of each response
         self.arrivals: list[float] = []  # arrival time of each model request
         self.auth_fail = False
+        self.errors: list[tuple[int, str]] = []  # queue of (status, message) for the next model requests
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -194,6 +196,11 @@ class FakeProvider:
         if model_call:
             with self._lock:
                 self.arrivals.append(time.monotonic())
+            with self._lock:
+                queued = self.errors.pop(0) if self.errors else None
+            if queued:
+                self._send(h, queued[0], {"error": {"type": "invalid_request_error", "message": queued[1]}})
+                return
             if self.auth_fail:
                 status = 403 if path == "/v2/translate" else 401
                 self._send(

@@ -192,3 +192,45 @@ def test_report_counts_calls_tokens_and_cache_hits(
     assert data["calls"] == report["calls"] == 30 and data["cache_hits"] == 0
     per_model = data["engine"]["usage_by_model"]["anthropic/claude-sonnet-4-6"]
     assert per_model["calls"] == 30 and per_model["input_tokens"] == data["tokens"]["input_tokens"]
+
+
+def test_context_length_error_drops_that_request_only(
+    tmp_path: Path, papers_file: Path, qa_spec: Path, openai_env: FakeProvider
+) -> None:
+    openai_env.errors = [(400, "This model's maximum context length is 4096 tokens")]
+    report = _build(tmp_path, papers_file, qa_spec, concurrency=1)
+    assert report["engine"]["failed"] == {"context-length": 1}
+    assert (
+        report["drops"]["qa"].get("no-reply:context-length", 0)
+        + report["drops"]["mcq"].get("no-reply:context-length", 0)
+        == 1
+    )
+    assert report["calls"] == 29
+
+
+def test_quota_error_stops_the_build(tmp_path: Path, papers_file: Path, qa_spec: Path, openai_env) -> None:
+    openai_env.errors = [(429, "You exceeded your current quota: insufficient_quota")]
+    with pytest.raises(Fatal, match="quota"):
+        _build(tmp_path, papers_file, qa_spec, concurrency=1)
+
+
+def test_push_delegates_to_publish(tmp_path: Path, papers_file: Path, monkeypatch) -> None:
+    import types
+
+    calls = []
+
+    class PublishConfig:
+        def __init__(self, **kw):
+            self.kw = kw
+
+    pub = types.ModuleType("ccpapers.publish")
+    pub.run_publish = lambda cfg: calls.append(cfg.kw) or {"pushed": True}
+    pub_cfg = types.ModuleType("ccpapers.publish.config")
+    pub_cfg.PublishConfig = PublishConfig
+    monkeypatch.setitem(sys.modules, "ccpapers.publish", pub)
+    monkeypatch.setitem(sys.modules, "ccpapers.publish.config", pub_cfg)
+    report = run_build(BuildConfig(work=tmp_path / "w", papers=papers_file, spec="demo", progress=False, push=True,
+                                   repo="me/data", tag="v1", private=True, dry_run=True))  # fmt: skip
+    assert calls == [{"work": tmp_path / "w", "spec": "demo", "repo": "me/data", "tag": "v1", "private": True,
+                      "dry_run": True}]  # fmt: skip
+    assert report["push"] == {"pushed": True}
