@@ -14,9 +14,24 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_bench_gpu_tiny_runs_and_batched_answers_match_unbatched(tmp_path: Path) -> None:
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench_gpu.py"), "--tiny", "--out", str(out),
-         "--phases", "lora,eval,full", "--no-profile", "--epochs", "2", "--full-epochs", "1"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "bench_gpu.py"),
+            "--tiny",
+            "--out",
+            str(out),
+            "--phases",
+            "lora,eval,full",
+            "--no-profile",
+            "--epochs",
+            "2",
+            "--full-epochs",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     for label in ("LoRA train tokens/s", "full FT train tokens/s", "eval 24 q x 20 tok (s)", "trial switch"):

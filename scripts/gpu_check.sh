@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# One command for the borrowed GPU (issue 7 benchmark + issue 6 fictional check, one process).
+#   bash scripts/gpu_check.sh [bench_gpu.py args...]
+# Installs the wheels carried in .carry/wheels (optuna, rouge_score, liger_kernel, ...) when
+# present, then runs scripts/bench_gpu.py; JSON, log and profiles go to $OUT (default gpu-out).
+set -o pipefail
+OUT=${OUT:-gpu-out}
+mkdir -p "$OUT"
+if compgen -G ".carry/wheels/*.whl" >/dev/null; then
+  python3 -m pip install -q --no-deps --no-index .carry/wheels/*.whl || exit 1
+fi
+nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,power.limit --format=csv >"$OUT/nvidia-smi.csv" 2>&1 || true
+PYTHONUNBUFFERED=1 PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH} \
+  python3 scripts/bench_gpu.py --out "$OUT" "$@" 2>&1 | tee "$OUT/bench_gpu.log"
