@@ -203,7 +203,6 @@ def study_style_train(
     sync(device)
     dt = time.perf_counter() - t0
     n = sum(len(d) for d in docs)
-    del opt
     return {"tokens": n, "seconds": dt, "tokens_per_second": n / dt, "texts": len(docs)}
 
 
@@ -694,10 +693,9 @@ def main(argv: list[str] | None = None) -> int:
     a = parse(argv)
     import torch
     import transformers
-
-    from ccpapers.bench.config import BenchConfig
     from accelerate import Accelerator
 
+    from ccpapers.bench.config import BenchConfig
     from ccpapers.bench.runner import load_suite
 
     out = Path(a.out)
