@@ -221,3 +221,25 @@ def test_lora_targets_must_exist(tiny_lm):
 
     with pytest.raises(ConfigError, match="not modules"):
         add_lora(tiny_lm, BenchConfig(lora_targets=["c_attn"]))
+
+
+def test_saved_adapter_round_trips_exactly_without_base_lm_head(tiny_tok, tmp_path):
+    from peft import PeftModel
+    from safetensors.torch import load_file
+
+    from ccpapers.bench.models import add_lora
+    from ccpapers.bench.tiny import tiny_model
+
+    model = add_lora(tiny_model(tiny_tok), _lora_cfg())
+    for n, p in model.named_parameters():
+        if "lora_B" in n:
+            torch.nn.init.normal_(p, std=0.05)
+    probe = torch.tensor([tiny_tok("Aurelite is violet")["input_ids"]])
+    with torch.no_grad():
+        want = model(input_ids=probe, use_cache=False).logits
+    model.save_pretrained(tmp_path / "ad", save_embedding_layers=False)
+    keys = load_file(tmp_path / "ad" / "adapter_model.safetensors").keys()
+    assert keys and all("lora_" in k for k in keys)  # no full lm_head / embedding copy
+    again = PeftModel.from_pretrained(tiny_model(tiny_tok), tmp_path / "ad")
+    with torch.no_grad():
+        assert torch.equal(again(input_ids=probe, use_cache=False).logits, want)

@@ -38,6 +38,7 @@ def fictional_run(work):
         mmlu_limit=6,
         mmlu_shots=2,
         run_name="fict",
+        save_adapter=True,
         **FAST,
     )
     return cfg, run_bench(cfg)
@@ -65,6 +66,7 @@ def test_fictional_run_outputs(fictional_run, work):
     )
     assert s["mmlu"]["n"] == 1 and 0 <= s["base_mmlu"] <= 1 and "mmlu_gain" in s
     assert "NOTHING" in s["warning"]
+    assert (out / "adapter-seed0" / "adapter_config.json").is_file()
     assert s["objective_value"] == pytest.approx(s["gain"]["mean"] * 1.3010299956639813)  # log10(20)
 
 
@@ -207,6 +209,9 @@ def test_cli_help_and_run(work, capsys):
     assert rc == 0 and "TINY MODEL" in out and "gain" in out
     assert yaml.safe_load((work / "bench" / "cli" / "config.resolved.yaml").read_text())["epochs"] == 1
     assert main(["bench", "frobnicate"]) == 2
+    assert main(["bench", "report", "--work", str(work)]) == 0
+    assert "ccpapers bench report" in capsys.readouterr().out
+    assert (work / "bench" / "report" / "heatmap_hyperparameters.png").is_file()
 
 
 class _FakeJudgeBackend:

@@ -96,6 +96,9 @@ class BenchConfig(CommonConfig):
         "gain_x_log10_texts", "sweep objective: gain_x_log10_texts | gain | score | forgetting_gain"
     )
     run_name: str = opt("", "output folder name under WORK/bench/ (default: derived from the config)")
+    save_adapter: bool = opt(
+        False, "save each seed's LoRA adapter to WORK/bench/<run>/adapter-seed<n>/ (no base lm_head copy)"
+    )
     max_steps: int = opt(0, "stop training after this many optimizer steps (0 = off; smoke tests)")
 
     def model_id(self) -> str:

@@ -287,6 +287,9 @@ def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -
             )
         model = hist.pop("model")
         checksums = _gather_all(acc, _trainable_checksum(model)) if train_now else []
+        if cfg.save_adapter and train_now and is_peft(model) and main:
+            # the vocabulary is unchanged: do not write a copy of the base lm_head/embeddings
+            model.save_pretrained(out_dir / f"adapter-seed{seed}", save_embedding_layers=False)
         train_s = time.perf_counter() - t0
         t1 = time.perf_counter()
         rows = score_questions(model, lm.tokenizer, questions, cfg, acc)
