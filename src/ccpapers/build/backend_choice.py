@@ -61,8 +61,15 @@ class BackendPool:
 
     def get(self, name: str) -> Any:
         if name not in self._made:
-            model = (
-                self.model_flag if (name == self.main and self.model_flag) else self.spec_models.get(name, "")
-            )
+            flagged = name == self.main and bool(self.model_flag)
+            model = self.model_flag if flagged else self.spec_models.get(name, "")
+            if name == "openai" and _compatible_server() and not flagged:
+                # the spec's openai model names an OpenAI model; a local server is asked what it serves
+                model = self.spec_models.get("openai-compatible", "")
             self._made[name] = BACKENDS.create(name, model=model, timeout=self.timeout)
         return self._made[name]
+
+
+def _compatible_server() -> bool:
+    url = os.environ.get("OPENAI_BASE_URL", "")
+    return bool(url) and "api.openai.com" not in url

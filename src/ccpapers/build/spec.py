@@ -6,7 +6,7 @@ target_fraction: 0.5          # share of papers (by DOI hash) in the target grou
 max_words: 2000               # introduction chunk size
 text_splits: [introduction, abstract, conclusion]
 backend: offline              # default backend ("auto": first whose key is set)
-models: {anthropic: claude-sonnet-4-6, openai: gpt-4.1-mini}
+models: {anthropic: claude-sonnet-4-6, openai: gpt-4.1-mini}  # + openai-compatible: <id> (OPENAI_BASE_URL)
 rpm: 0                        # default request limit
 generate:                     # generated split name -> generator and options
   qa:  {generator: qa, sources: [abstract, introduction, conclusion], groups: [target], per_passage: 5}

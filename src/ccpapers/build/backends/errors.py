@@ -33,6 +33,8 @@ def classify(exc: Exception, provider: str, key_env: str) -> BackendError:
         )
     if status == 429 or status in (408, 409, 529) or status >= 500:
         return Retryable(f"{provider}: HTTP {status}", parse_retry_after(headers), status)
+    if status == 404:
+        return Fatal(f"{provider}: HTTP 404 ({message}). Check the model id (--model) and the base URL.")
     if status == 413 or any(w in low for w in _CONTEXT_WORDS):
         return Rejected(f"{provider}: request too long for the model's context: {message}", "context-length")
     return Rejected(f"{provider}: HTTP {status}: {message}", f"http-{status}")
