@@ -269,3 +269,29 @@ def test_shipped_experiment_configs_resolve():
     for f in files:
         cfg = config_from_mapping(BenchConfig, yaml.safe_load(f.read_text()), origin=str(f))
         cfg.validate()
+
+
+@pytest.mark.parametrize("method", ["lora", "full"])
+def test_resident_base_is_restored_after_a_run(work, method):
+    """Sweeps reuse one loaded base model: after a run it must be bit-identical to before."""
+    import torch
+
+    from ccpapers.bench.models import load_model
+    from ccpapers.bench.runner import _tiny_texts, load_suite, run_bench
+
+    cfg = BenchConfig(
+        work=work,
+        suite_file=str(FIX / "fictional_mini.yaml"),
+        epochs=2,
+        method=method,
+        texts_per_fact=2,
+        run_name=f"resident-{method}",
+        **FAST,
+    )
+    lm = load_model(cfg, _tiny_texts(load_suite(cfg)))
+    before = {k: v.clone() for k, v in lm.model.state_dict().items()}
+    s = run_bench(cfg, resident=lm)
+    assert s["tokens_per_second"] > 0
+    after = lm.model.state_dict()
+    assert set(after) == set(before)  # no adapter modules left behind
+    assert all(torch.equal(after[k], before[k]) for k in before)

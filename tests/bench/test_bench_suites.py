@@ -187,3 +187,13 @@ def test_pack_rows_positions_labels():
         if d
     )
     assert real == sorted(t for d in docs for t in d)
+
+
+def test_irrelevant_pool_from_sample_and_jsonl(tmp_path):
+    from ccpapers.bench.packing import load_irrelevant
+    from ccpapers.io import write_jsonl
+
+    sample = load_irrelevant("sample", tmp_path)
+    assert len(sample) >= 20 and all(len(t) > 80 for t in sample)
+    write_jsonl(tmp_path / "irr.jsonl", [{"text": "one filler"}, {"text": ""}, {"text": "two filler"}])
+    assert load_irrelevant(str(tmp_path / "irr.jsonl"), tmp_path) == ["one filler", "two filler"]
