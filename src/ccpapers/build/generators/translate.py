@@ -20,13 +20,20 @@ from ccpapers.build.generators.base import (
     reply_text,
 )
 from ccpapers.build.prompts_loader import load_prompt
-from ccpapers.types import Record
+from ccpapers.types import Paper, Record
 
 DEFAULT_LANGUAGES = ("de", "es", "it", "ko", "ja")
 LANGUAGE_NAMES = {"de": "German", "es": "Spanish", "it": "Italian", "ko": "Korean", "ja": "Japanese",
                   "fr": "French", "zh": "Chinese", "pt": "Portuguese", "en": "English"}  # fmt: skip
 MAX_TEXTS = 50
 MAX_CHARS = 100_000  # DeepL request bodies are limited to 128 KiB
+
+
+def _context(paper: Paper | None) -> str | None:
+    """Title and abstract steer DeepL's terminology (context is not billed)."""
+    if paper is None:
+        return None
+    return f"{paper.title}\n\n{paper.text_of('abstract')}".strip()[:4000] or None
 
 
 class TranslateGenerator:
@@ -65,21 +72,26 @@ class TranslateGenerator:
                     )
                     tasks.append(Task(request, [src], 0, {"lang": lang}, int(len(src.text or "") / 3)))
                 continue
-            chunk: list[Record] = []
-            size = 0
-            for src in ordered:
-                n = len(src.text or "")
-                if chunk and (len(chunk) >= MAX_TEXTS or size + n > MAX_CHARS):
-                    tasks.append(self._deepl_task(chunk, lang))
-                    chunk, size = [], 0
-                chunk.append(src)
-                size += n
-            if chunk:
-                tasks.append(self._deepl_task(chunk, lang))
+            by_paper: dict[str, list[Record]] = {}
+            for src in ordered:  # one paper per request: cache keys stay put when papers are added
+                by_paper.setdefault(src.doi, []).append(src)
+            for doi, records in by_paper.items():
+                context = _context(ctx.papers.get(doi))
+                chunk: list[Record] = []
+                size = 0
+                for src in records:
+                    n = len(src.text or "")
+                    if chunk and (len(chunk) >= MAX_TEXTS or size + n > MAX_CHARS):
+                        tasks.append(self._deepl_task(chunk, lang, context))
+                        chunk, size = [], 0
+                    chunk.append(src)
+                    size += n
+                if chunk:
+                    tasks.append(self._deepl_task(chunk, lang, context))
         return tasks
 
-    def _deepl_task(self, chunk: list[Record], lang: str) -> Task:
-        request = TranslateRequest(texts=[r.text or "" for r in chunk], target_lang=lang)
+    def _deepl_task(self, chunk: list[Record], lang: str, context: str | None) -> Task:
+        request = TranslateRequest(texts=[r.text or "" for r in chunk], target_lang=lang, context=context)
         return Task(request, list(chunk), 0, {"lang": lang}, 0)
 
     def parse(self, task: Task, reply: Reply, ctx: GenContext) -> Outcome:
