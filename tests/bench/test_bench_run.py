@@ -53,6 +53,8 @@ def test_fictional_run_outputs(fictional_run, work):
         and (out / "seed-0.json").is_file()
     )
     kinds = [e["event"] for e in events(out)]
+    env = events(out)[0]["environment"]
+    assert env["versions"]["torch"] and env["device"] == "cpu"
     for k in ("config", "baseline", "loss", "prediction", "seed_result", "summary"):
         assert k in kinds, k
     preds = [e for e in events(out) if e["event"] == "prediction"]

@@ -54,9 +54,12 @@ def score_questions(
 
     open_q = [q for q in questions if not q.is_mcq]
     mcq_q = [q for q in questions if q.is_mcq]
+    # FSDP ranks hold shards: they must step through generate() together
     synced = bool(
-        accelerator is not None and accelerator.num_processes > 1 and getattr(accelerator, "is_fsdp2", False)
-    ) or bool(accelerator is not None and accelerator.distributed_type.name == "FSDP")
+        accelerator is not None
+        and accelerator.num_processes > 1
+        and accelerator.distributed_type.name == "FSDP"
+    )
     rows: dict[str, dict[str, Any]] = {}
     if open_q:
         mine, total = _shard(open_q, accelerator)

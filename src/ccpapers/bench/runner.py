@@ -57,6 +57,42 @@ def make_accelerator() -> Any:
     return Accelerator(cpu=not torch.cuda.is_available())
 
 
+def environment_info() -> dict[str, Any]:
+    """Package versions, git commit and device, recorded with every run."""
+    import importlib.metadata as md
+    import platform
+    import subprocess
+
+    versions = {}
+    for pkg in ("ccpapers", "torch", "transformers", "peft", "accelerate", "optuna", "bitsandbytes"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = None
+    try:
+        sha = (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                cwd=Path(__file__).parent,
+            ).stdout.strip()
+            or None
+        )
+    except (OSError, subprocess.SubprocessError):
+        sha = None
+    device = "cpu"
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            device = torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    return {"versions": versions, "git_sha": sha, "python": platform.python_version(), "device": device}
+
+
 def _trainable_checksum(model: Any) -> float:
     """Sum of trainable weights (in DDP every rank must end with the same value)."""
     return float(sum(p.detach().double().sum() for p in model.parameters() if p.requires_grad))
@@ -215,6 +251,8 @@ def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -
         model=lm.info,
         world_size=acc.num_processes,
         tiny_warning=cfg.tiny,
+        environment=environment_info(),
+        mcq_protocol=f"lm-eval-harness style: plain prompt, {cfg.mmlu_shots}-shot (MMLU), argmax loglik of ' A'..",
     )
     base = _baseline(lm, questions, mmlu, cfg, acc, Path(cfg.work) / "bench" / ".baselines")
     base_by_id = {r["id"]: r for r in base["rows"]}
@@ -323,6 +361,7 @@ def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -
             "n_texts": len(texts),
             "n_target_texts": sum(t.group == "target" for t in texts),
             "n_documents": len(suite.documents),
+            "data_hash": hashlib.sha256("\x00".join(t.text for t in texts).encode()).hexdigest()[:16],
             "trainable_checksums": checksums,
             "judge": mean([r["judge_rating"] for r in rows if r.get("judge_rating") is not None])
             if cfg.judge

@@ -314,6 +314,13 @@ def _run_trial(
             for k in ("score", "gain"):
                 trial.set_user_attr(k, summary[k]["mean"])
             trial.set_user_attr("tokens_per_second", summary["tokens_per_second"])
+            trial.set_user_attr("seeds", summary["seeds"])
+            trial.set_user_attr("train_seconds", summary["train_seconds"])
+            from ccpapers.bench.runner import environment_info
+
+            env = environment_info()
+            trial.set_user_attr("git_sha", env["git_sha"])
+            trial.set_user_attr("versions", env["versions"])
     except (ConfigError, ValueError, RuntimeError) as exc:
         log.error("trial %d failed: %s", trial.number, exc)
         trial.set_user_attr("error", str(exc)[:500])
