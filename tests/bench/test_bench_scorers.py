@@ -106,3 +106,13 @@ def test_judge_backend_json_reply_is_parsed():
 
     assert parse_rating(reply_to_text('{"explanation": "misses the year", "rating": 7}')) == 7.0
     assert parse_rating(reply_to_text("plain text [[4]]")) == 4.0
+
+
+def test_paired_bootstrap():
+    from ccpapers.bench.evaluation import paired_bootstrap
+
+    same = paired_bootstrap([1, 0, 1, 0], [1, 0, 1, 0])
+    assert same == {"mean": 0.0, "ci_low": 0.0, "ci_high": 0.0}
+    up = paired_bootstrap([1.0] * 10, [0.0] * 5 + [1.0] * 5)
+    assert up["mean"] == 0.5 and 0.1 < up["ci_low"] <= 0.5 <= up["ci_high"] <= 0.9
+    assert paired_bootstrap([1, 1], [0, 0], seed=3) == paired_bootstrap([1, 1], [0, 0], seed=3)

@@ -123,3 +123,21 @@ def mean_ci(xs: list[float], level: float = 0.95) -> dict[str, float]:
         )
     h = q * sd / math.sqrt(n)
     return {"mean": m, "sd": sd, "ci_low": m - h, "ci_high": m + h, "n": n}
+
+
+def paired_bootstrap(
+    after: list[float], before: list[float], n: int = 2000, seed: int = 0, level: float = 0.95
+) -> dict[str, float]:
+    """Item-level paired bootstrap of mean(after - before): a CI for the gain of one seed
+    (questions resampled with replacement, both scores of an item kept together)."""
+    import random
+
+    diffs = [a - b for a, b in zip(after, before, strict=True)]
+    if not diffs:
+        return {"mean": float("nan"), "ci_low": float("nan"), "ci_high": float("nan")}
+    rng = random.Random(seed)
+    k = len(diffs)
+    means = sorted(sum(diffs[rng.randrange(k)] for _ in range(k)) / k for _ in range(n))
+    lo = means[int((1 - level) / 2 * n)]
+    hi = means[min(n - 1, int((1 + level) / 2 * n))]
+    return {"mean": sum(diffs) / k, "ci_low": lo, "ci_high": hi}

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ccpapers.bench.config import BenchConfig
-from ccpapers.bench.evaluation import mean, mean_ci, score_questions
+from ccpapers.bench.evaluation import mean, mean_ci, paired_bootstrap, score_questions
 from ccpapers.bench.suites.base import Suite
 from ccpapers.config import config_to_dict, write_resolved_config
 
@@ -350,6 +350,7 @@ def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -
                 gain=r["score"] - b["score"],
             )
         test = [r["score"] for r in rows if r["split"] == "test"]
+        test_base = [base_by_id[r["id"]]["score"] for r in rows if r["split"] == "test"]
         res = {
             "seed": seed,
             "score": mean(test),
@@ -361,6 +362,7 @@ def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -
             "n_texts": len(texts),
             "n_target_texts": sum(t.group == "target" for t in texts),
             "n_documents": len(suite.documents),
+            "gain_items_ci": paired_bootstrap(test, test_base, seed=seed),
             "data_hash": hashlib.sha256("\x00".join(t.text for t in texts).encode()).hexdigest()[:16],
             "trainable_checksums": checksums,
             "judge": mean([r["judge_rating"] for r in rows if r.get("judge_rating") is not None])
@@ -373,6 +375,9 @@ def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -
         }
         if mmlu:
             res["mmlu_gain"] = res["mmlu"] - base_mmlu
+            res["mmlu_gain_items_ci"] = paired_bootstrap(
+                [r["score"] for r in mm_rows], [r["score"] for r in base["mmlu"]], seed=seed
+            )
         events("seed_result", **res)
         if main:
             from ccpapers.io import write_json
@@ -440,6 +445,7 @@ def summarize(
         "base_score": mean(base_test),
         "score": mean_ci([r["score"] for r in seeds]),
         "gain": mean_ci([r["gain"] for r in seeds]),
+        "gain_items_ci": [r.get("gain_items_ci") for r in seeds],
         "seeds": [r["seed"] for r in seeds],
         "tokens_per_second": mean([r.get("tokens_per_second", 0.0) for r in seeds]),
         "mfu": seeds[0].get("mfu") if seeds else None,
