@@ -98,3 +98,20 @@ def test_missing_papers_file_is_a_clear_error(tmp_path: Path, capsys) -> None:
     assert rc == 2
     err = capsys.readouterr().err
     assert "papers.parquet" in err and "ccpapers crawl" in err
+
+
+def test_a_split_no_longer_built_does_not_linger(tmp_path: Path, papers_file: Path, spec_file: Path) -> None:
+    stale = tmp_path / "w" / "builds" / "testspec" / "rewrite"
+    stale.mkdir(parents=True)
+    (stale / "part-00000.parquet").write_bytes(b"old")
+    report = run_build(
+        BuildConfig(work=tmp_path / "w", papers=papers_file, spec=str(spec_file), progress=False)
+    )
+    assert "rewrite" in report["cannot_make"] and not stale.exists()
+
+
+def test_estimate_needs_no_key(tmp_path: Path, papers_file: Path, spec_file: Path) -> None:
+    report = run_build(BuildConfig(work=tmp_path / "w", papers=papers_file, spec=str(spec_file), progress=False,
+                                   backend="anthropic", estimate=True))  # fmt: skip
+    assert report["estimate"] and report["total"]["calls"] > 0 and report["total"]["cost_usd"] > 0
+    assert report["by_split"]["translation"]["calls"] > 0  # the LLM would translate without DEEPL_AUTH_KEY

@@ -30,8 +30,9 @@ def auto_backend() -> str:
     return "offline"
 
 
-def main_backend_name(flag: str, spec_backend: str) -> tuple[str, bool]:
-    """(name, explicit). Explicit choices must have their key; ``auto`` falls back to offline."""
+def main_backend_name(flag: str, spec_backend: str, need_key: bool = True) -> tuple[str, bool]:
+    """(name, explicit). Explicit choices must have their key (not for ``--estimate``);
+    ``auto`` falls back to offline."""
     if flag:
         name, explicit = flag, True
     elif spec_backend and spec_backend != "auto":
@@ -39,6 +40,8 @@ def main_backend_name(flag: str, spec_backend: str) -> tuple[str, bool]:
     else:
         return auto_backend(), False
     BACKENDS.get(name)  # "did you mean" for typos
+    if explicit and not need_key:
+        return name, explicit
     if not has_credentials(name):
         if explicit:
             envs = " or ".join(KEY_ENVS.get(name, ()))

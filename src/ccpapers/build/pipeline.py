@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from ccpapers.registry import GENERATORS
 from ccpapers.types import Paper, Record
 
 log = logging.getLogger(__name__)
+ALL_SPLITS = ("introduction", "abstract", "conclusion", "qa", "mcq", "rewrite", "translation")
 EXAMPLES_PER_REASON = 3
 
 
@@ -139,7 +141,7 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
     text: list[Record] = []
     for p in kept:
         text.extend(text_records(p, fraction, spec.max_words, tuple(spec.text_splits), drops.counts))
-    main, _ = main_backend_name(cfg.backend, spec.backend)
+    main, _ = main_backend_name(cfg.backend, spec.backend, need_key=not cfg.estimate)
     pool = BackendPool(main, cfg.model, spec.models, cfg.timeout)
     cannot: dict[str, str] = {}
     plans: list[tuple[SplitSpec, Any, Any, list[Task], list[Job]]] = []
@@ -191,6 +193,9 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
         text_by_split.setdefault(r.split, []).append(r)
     for name in spec.text_splits:
         written[name] = write_split(out_dir / name / "part-00000.parquet", text_by_split.get(name, []))
+    for stale in ALL_SPLITS:  # a split this run did not make must not linger from an older run
+        if stale not in spec.text_splits and stale not in {p[0].split for p in plans}:
+            shutil.rmtree(out_dir / stale, ignore_errors=True)
     generators: dict[str, Any] = {}
     for split, gen, backend, tasks, jobs in plans:
         if backend is None:

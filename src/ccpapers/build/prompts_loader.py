@@ -16,9 +16,10 @@ class Prompt:
     id: str
     system: str
     instruction: str
-    schema: dict[str, Any]
+    schema: dict[str, Any]  # sent to the provider (the YAML's ``title`` moved to ``name``)
     extra: dict[str, Any]
     sha: str
+    name: str = ""
 
     @property
     def version_tag(self) -> str:
@@ -27,7 +28,7 @@ class Prompt:
 
     @property
     def schema_name(self) -> str:
-        return str(self.schema.get("title", self.id.replace(".", "_")))
+        return self.name or self.id.replace(".", "_")
 
     def render(self, **values: Any) -> str:
         return self.instruction.format(**values)
@@ -39,11 +40,14 @@ def load_prompt(prompt_id: str) -> Prompt:
     text = resources.files("ccpapers.build.prompts").joinpath(f"{prompt_id}.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text)
     extra = {k: v for k, v in data.items() if k not in ("id", "system", "instruction", "schema")}
+    schema = dict(data["schema"])
+    name = str(schema.pop("title", ""))
     return Prompt(
         id=data["id"],
         system=data["system"],
         instruction=data["instruction"],
-        schema=data["schema"],
+        schema=schema,
         extra=extra,
         sha=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        name=name,
     )

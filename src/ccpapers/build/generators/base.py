@@ -93,3 +93,20 @@ def derived(
 
 def reply_text(reply: Reply) -> str:
     return reply.texts[0] if reply.texts else ""
+
+
+TRUNCATED = ("max_tokens", "length", "model_context_window_exceeded")
+
+
+def unusable_reason(reply: Reply, parsed_ok: bool) -> str:
+    """Why a reply that did not parse is unusable: refused, cut off, or malformed JSON."""
+    if reply.finish == "refusal":
+        return "refusal"
+    if reply.finish in TRUNCATED and not parsed_ok:
+        return "reply-truncated"
+    return "malformed-json"
+
+
+def output_budget(text: str, per_word: float, floor: int = 1000, cap: int = 16000) -> int:
+    """max_tokens for a reply about as long as ``text`` (rewrites, translations)."""
+    return min(cap, max(floor, int(len(text.split()) * per_word) + 400))

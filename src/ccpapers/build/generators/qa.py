@@ -7,6 +7,7 @@ from typing import Any
 from ccpapers.build.backends.base import ChatRequest, Reply
 from ccpapers.build.checks import context_dependent, grounded, normalised, parse_json_reply, similarity
 from ccpapers.build.generators.base import (
+    TRUNCATED,
     GenContext,
     Outcome,
     Task,
@@ -14,18 +15,17 @@ from ccpapers.build.generators.base import (
     paper_meta,
     passage_block,
     reply_text,
+    unusable_reason,
 )
 from ccpapers.build.prompts_loader import load_prompt
 from ccpapers.types import Record
-
-TRUNCATED = ("max_tokens", "length")
 
 
 def json_items(reply: Reply, out: Outcome) -> tuple[list[dict[str, Any]], list[str]]:
     """The ``items`` list of a JSON reply (repaired if needed), or [] with a counted drop."""
     obj, status = parse_json_reply(reply_text(reply))
     if obj is None:
-        out.drop("malformed-json", reply_text(reply)[:120])
+        out.drop(unusable_reason(reply, False), reply_text(reply)[:120])
         return [], []
     items = obj.get("items")
     if not isinstance(items, list):

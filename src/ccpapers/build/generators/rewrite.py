@@ -15,9 +15,11 @@ from ccpapers.build.generators.base import (
     Outcome,
     Task,
     derived,
+    output_budget,
     paper_meta,
     passage_block,
     reply_text,
+    unusable_reason,
 )
 from ccpapers.build.prompts_loader import load_prompt
 from ccpapers.types import Record
@@ -60,7 +62,7 @@ class RewriteGenerator:
                         instruction=instruction,
                         schema=self.prompt.schema,
                         schema_name=self.prompt.schema_name,
-                        max_tokens=self.max_tokens,
+                        max_tokens=self.max_tokens or output_budget(src.text or "", 2.2),
                     )
                     expected = int(len((src.text or "").split()) * 1.6) + 50
                     tasks.append(Task(request, [src], v, {"style": style}, expected_output_tokens=expected))
@@ -72,7 +74,7 @@ class RewriteGenerator:
         obj, status = parse_json_reply(reply_text(reply))
         text = obj.get("text") if isinstance(obj, dict) else None
         if not isinstance(text, str) or not text.strip():
-            out.drop("malformed-json" if obj is None else "empty", reply_text(reply)[:120])
+            out.drop(unusable_reason(reply, False) if obj is None else "empty", reply_text(reply)[:120])
             return out
         style = task.meta["style"]
         rec = derived(

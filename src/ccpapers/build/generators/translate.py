@@ -15,9 +15,11 @@ from ccpapers.build.generators.base import (
     Outcome,
     Task,
     derived,
+    output_budget,
     paper_meta,
     passage_block,
     reply_text,
+    unusable_reason,
 )
 from ccpapers.build.prompts_loader import load_prompt
 from ccpapers.types import Paper, Record
@@ -42,7 +44,7 @@ class TranslateGenerator:
     split = "translation"
 
     def __init__(
-        self, languages: list[str] | None = None, mode: str = "deepl", max_tokens: int = 6000, **_: Any
+        self, languages: list[str] | None = None, mode: str = "deepl", max_tokens: int = 0, **_: Any
     ) -> None:
         self.languages = [lang.lower() for lang in (languages or DEFAULT_LANGUAGES)]
         if mode not in ("deepl", "llm"):
@@ -68,7 +70,7 @@ class TranslateGenerator:
                         instruction=self.prompt.render(language=LANGUAGE_NAMES.get(lang, lang), **meta),
                         schema=self.prompt.schema,
                         schema_name=self.prompt.schema_name,
-                        max_tokens=self.max_tokens,
+                        max_tokens=self.max_tokens or output_budget(src.text or "", 3.0),
                     )
                     tasks.append(Task(request, [src], 0, {"lang": lang}, int(len(src.text or "") / 3)))
                 continue
@@ -101,6 +103,9 @@ class TranslateGenerator:
             obj, _ = parse_json_reply(reply_text(reply))
             text = obj.get("translation") if isinstance(obj, dict) else None
             texts = [text] if isinstance(text, str) else [None]
+            if obj is None:
+                out.drop(unusable_reason(reply, False), f"{task.sources[0].id} -> {lang}")
+                return out
         else:
             texts = list(reply.texts)
         if len(texts) != len(task.sources):
