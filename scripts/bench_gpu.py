@@ -129,17 +129,20 @@ def text_mix(n_short: int, short: tuple[int, int], n_long: int, long: tuple[int,
     return mix, s, lg
 
 
-def make_questions(texts: list[str], n: int, seed: int) -> list[Any]:
+def make_questions(texts: list[str], n: int, seed: int, tok: Any, max_tokens: int = 60) -> list[Any]:
+    """Question-like prompts cut from English texts, at most ``max_tokens`` tokens each
+    (Llama-2 tokenises real quiz questions to about 15-60 tokens)."""
     from ccpapers.bench.suites.base import Question
 
-    words = " ".join(texts).split()
+    words = [w for w in " ".join(texts).split() if w.isascii()]
     rng = random.Random(seed)
-    out = []
-    for i in range(n):
-        k = rng.randint(6, 40)
+    out: list[Any] = []
+    while len(out) < n:
+        k = rng.randint(4, 24)
         at = rng.randrange(0, max(1, len(words) - k))
         q = " ".join(words[at : at + k]).rstrip(".,;:") + "?"
-        out.append(Question(id=f"q{i}", question=q, answer="x", keywords=["x"], scorer="keywords"))
+        if len(tok(q)["input_ids"]) <= max_tokens:
+            out.append(Question(id=f"q{len(out)}", question=q, answer="x", keywords=["x"], scorer="keywords"))
     return out
 
 
@@ -186,9 +189,14 @@ def study_style_train(
     opt = torch.optim.AdamW(params, lr=lr, fused=device.type == "cuda" or None)
     model.train()
 
+    from ccpapers.bench.compiled import autocast_dtype
+
+    amp = autocast_dtype(model)  # Trainer(bf16=True) autocasts the float32 LoRA adapters too
+
     def step(d: list[int]) -> None:
         ids = torch.tensor([d], device=device)
-        out = model(input_ids=ids, labels=ids, use_cache=False)
+        with torch.autocast("cuda", dtype=amp, enabled=amp is not None):
+            out = model(input_ids=ids, labels=ids, use_cache=False)
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
@@ -420,7 +428,7 @@ def phase_eval(lm: Any, model: Any, a: argparse.Namespace, R: dict, acc: Any, te
 
     dev = acc.device
     cfg = a.cfg(method="lora")
-    qs = make_questions(texts, a.questions, seed=2)
+    qs = make_questions(texts, a.questions, seed=2, tok=lm.tokenizer)
     tok = lm.tokenizer
     prompts = [prompt_ids(tok, q.question, cfg) for q in qs]
     model.get_base_model().set_attn_implementation(_hf(lm.attention))  # as left by training
@@ -734,6 +742,7 @@ def main(argv: list[str] | None = None) -> int:
     a.cfg = cfg
     suite = load_suite(cfg(suite="fictional"))
     texts = [t for d in suite.documents for t in d.texts.values()]
+    english = [d.texts["original"] for d in suite.documents if "original" in d.texts]
     tok = padded_tokenizer(texts + [q.question for q in suite.questions], 4096 if a.tiny else 32000)
     R: dict[str, Any] = {
         "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
@@ -773,7 +782,7 @@ def main(argv: list[str] | None = None) -> int:
                 model = add_lora(lm.model, cfg())
             save()
             if "eval" in phases:
-                phase_eval(lm, model, a, R, acc, texts)
+                phase_eval(lm, model, a, R, acc, english)
                 save()
         if "full" in phases:
             phase_full(lm, model, a, R, acc, out, mix)

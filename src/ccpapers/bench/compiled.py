@@ -37,25 +37,51 @@ def _raise_cache_limits() -> None:
         cfg.accumulated_cache_size_limit = max(cfg.accumulated_cache_size_limit, 512)
 
 
-def compile_for_training(model: Any, enabled: bool = True) -> tuple[Any, Callable[[], None]]:
-    """``(forward, undo)``: ``forward`` is ``model`` with its blocks compiled (or the whole
-    model compiled when no block class is recognised); ``undo()`` restores eager blocks."""
-    if not enabled:
-        return model, lambda: None
+def autocast_dtype(model: Any) -> Any:
+    """The 16-bit dtype to autocast to when a 16-bit CUDA model trains float32 parameters
+    (peft keeps LoRA adapters in float32 by default: without autocast their matmuls run as
+    float32 SIMT GEMMs, measured at a third of a 7B LoRA step on an H100), else ``None``."""
     import torch
 
-    _raise_cache_limits()
-    blocks = transformer_blocks(model)
-    if not blocks:
-        return torch.compile(model), lambda: None
-    for b in blocks:
-        b.compile()
+    params = list(model.parameters())
+    if not params or params[0].device.type != "cuda":
+        return None
+    low = {p.dtype for p in params} & {torch.bfloat16, torch.float16}
+    mixed = any(p.requires_grad and p.dtype == torch.float32 for p in params)
+    return next(iter(low)) if len(low) == 1 and mixed else None
 
-    def undo() -> None:
-        for b in blocks:
-            b._compiled_call_impl = None
 
-    return model, undo
+def compile_for_training(model: Any, enabled: bool = True) -> tuple[Any, Callable[[], None]]:
+    """``(forward, undo)``: ``forward`` calls ``model`` with its blocks compiled (or the whole
+    model compiled when no block class is recognised), under bf16/fp16 autocast when float32
+    adapters train on a 16-bit model (float32 master weights, 16-bit matmuls, as Trainer's
+    ``bf16=True``); ``undo()`` restores eager blocks."""
+    import torch
+
+    forward, undo = model, lambda: None
+    if enabled:
+        _raise_cache_limits()
+        blocks = transformer_blocks(model)
+        if not blocks:
+            forward = torch.compile(model)
+        else:
+            for b in blocks:
+                b.compile()
+
+            def undo() -> None:
+                for b in blocks:
+                    b._compiled_call_impl = None
+
+    dtype = autocast_dtype(model)
+    if dtype is None:
+        return forward, undo
+    inner = forward
+
+    def autocast_forward(*args: Any, **kwargs: Any) -> Any:
+        with torch.autocast("cuda", dtype=dtype):
+            return inner(*args, **kwargs)
+
+    return autocast_forward, undo
 
 
 @contextmanager
