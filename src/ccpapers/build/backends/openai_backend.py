@@ -129,6 +129,10 @@ class OpenAIBackend:
             batch = self.client.batches.create(
                 input_file_id=file.id, endpoint="/v1/chat/completions", completion_window="24h"
             )
+        except openai.NotFoundError as exc:
+            raise Fatal(
+                f"the server at {self.base_url or 'api.openai.com'} has no Batch API (HTTP 404): run without --batch"
+            ) from exc
         except (openai.APIStatusError, openai.APIConnectionError) as exc:
             raise classify(exc, "openai", KEY_ENV) from exc
         return batch.id
