@@ -169,3 +169,54 @@ def test_two_workers_kill9_and_restart_lose_and_repeat_nothing(tmp_path):
         assert log.count('"event": "config"') == 1 and log.count('"event": "summary"') == 1, t.number
     workers = {t.user_attrs["worker"] for t in complete}
     assert len(workers) >= 2  # the work was shared
+
+
+def test_pruned_trial_restores_resident_base(tmp_path):
+    """A trial pruned mid-training is told PRUNED and leaves the shared base model untouched."""
+    import torch
+
+    import ccpapers.bench.sweep as sweep_mod
+
+    spec = {
+        "study_name": "prune",
+        "n_trials": 2,
+        "heartbeat": {"interval": 1, "grace": 2},
+        "pruner": {"name": "threshold", "lower": 2.0},  # scores are <= 1: every trial is pruned
+        "base": {
+            "tiny": True,
+            "suite_file": str(FIX / "fictional_mini.yaml"),
+            "epochs": 3,
+            "lr": 1e-2,
+            "lora_r": 4,
+            "lora_alpha": 8,
+            "seq_len": 128,
+            "max_new_tokens": 4,
+            "dev_questions": 2,
+            "eval_each_epoch": True,
+            "texts_per_fact": 1,
+        },
+        "space": {"lora_preset": {"choices": ["partial", "attention"]}},
+    }
+    seen = {}
+    real_run = sweep_mod._run_trial
+
+    def spy(study, trial, sp, base, explicit, objective_fn, resident):
+        if resident:
+            lm = next(iter(resident.values()))
+            seen.setdefault("before", {k: v.clone() for k, v in lm.model.state_dict().items()})
+        real_run(study, trial, sp, base, explicit, objective_fn, resident)
+        lm = next(iter(resident.values()))
+        seen["after"] = lm.model.state_dict()
+
+    sweep_mod._run_trial = spy
+    try:
+        r = run_sweep(spec, BenchConfig(work=tmp_path), storage=f"sqlite:///{tmp_path}/p.db")
+    finally:
+        sweep_mod._run_trial = real_run
+    study = optuna.load_study(study_name="prune", storage=f"sqlite:///{tmp_path}/p.db")
+    trials = study.get_trials()
+    assert r["finished"] == 2 and [t.state for t in trials] == [optuna.trial.TrialState.PRUNED] * 2
+    assert all(list(t.intermediate_values) == [1] for t in trials)  # stopped after the first epoch
+    # the second trial found the base exactly as the first one had found it
+    assert set(seen["after"]) == set(seen["before"])
+    assert all(torch.equal(seen["after"][k], seen["before"][k]) for k in seen["before"])

@@ -176,3 +176,31 @@ def snapshot_weights(model: Any) -> dict[str, Any]:
 
 def restore_weights(model: Any, snapshot: dict[str, Any]) -> None:
     model.load_state_dict(snapshot)
+
+
+@contextmanager
+def trainable_model(lm: LoadedModel, cfg: BenchConfig, train_now: bool = True) -> Iterator[Any]:
+    """The model to train for one seed (fresh LoRA adapters, or the base for full fine-tuning);
+    on exit, also after an error or a pruned trial, ``lm.model`` is the untouched base again
+    (adapters removed, full fine-tuning undone from a CPU snapshot)."""
+    if not train_now:
+        yield lm.model
+        return
+    snap = snapshot_weights(lm.model) if cfg.method == "full" else None
+    model = add_lora(lm.model, cfg) if cfg.method == "lora" else lm.model
+    if cfg.method == "full":
+        for p in model.parameters():
+            p.requires_grad_(True)
+    if cfg.gradient_checkpointing:
+        enable_checkpointing(model)
+    try:
+        yield model
+    finally:
+        if is_peft(model):
+            lm.model = model.unload()
+        elif snap is not None:
+            restore_weights(model, snap)
+            lm.model = model
+        if cfg.gradient_checkpointing:
+            lm.model.gradient_checkpointing_disable()
+        lm.model.zero_grad(set_to_none=True)

@@ -193,24 +193,21 @@ def _baseline(
     return out | {"cached": False}
 
 
-def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -> dict[str, Any]:
+def run_bench(
+    cfg: BenchConfig, accelerator: Any = None, resident: Any = None, epoch_hook: Any = None
+) -> dict[str, Any]:
     """Run one benchmark configuration (all seeds); returns the summary dict.
 
     ``resident``: an already loaded :class:`~ccpapers.bench.models.LoadedModel` to reuse
-    (sweeps keep the base in memory; LoRA is removed and full fine-tuning restored after)."""
+    (sweeps keep the base in memory; LoRA is removed and full fine-tuning restored after).
+    ``epoch_hook(epoch, dev_score)``: called after each per-epoch evaluation (sweep pruning;
+    it may raise to stop the run, the base model is restored all the same)."""
     cfg.validate()
     if cfg.tiny and cfg.seq_len > TINY_MAX_SEQ_LEN:
         cfg = replace(cfg, seq_len=TINY_MAX_SEQ_LEN)  # dense masks on CPU: long rows cost seconds
     from accelerate.utils import set_seed
 
-    from ccpapers.bench.models import (
-        add_lora,
-        enable_checkpointing,
-        is_peft,
-        load_model,
-        restore_weights,
-        snapshot_weights,
-    )
+    from ccpapers.bench.models import is_peft, load_model, trainable_model
     from ccpapers.bench.packing import load_irrelevant, pack, select_texts, tokenize_texts
     from ccpapers.bench.training import train
 
@@ -283,115 +280,107 @@ def run_bench(cfg: BenchConfig, accelerator: Any = None, resident: Any = None) -
             else None
         )
         train_now = bool(cfg.epochs and packed)
-        snap = snapshot_weights(lm.model) if cfg.method == "full" and train_now else None
-        model = add_lora(lm.model, cfg) if cfg.method == "lora" and train_now else lm.model
-        if cfg.method == "full" and train_now:
-            for p in model.parameters():
-                p.requires_grad_(True)
-        if cfg.gradient_checkpointing and train_now:
-            enable_checkpointing(model)
-        dev_q = [q for q in questions if q.split == "dev"] or (questions if cfg.eval_each_epoch else [])
+        with trainable_model(lm, cfg, train_now) as model:
+            dev_q = [q for q in questions if q.split == "dev"] or (questions if cfg.eval_each_epoch else [])
 
-        def on_epoch(epoch: int, m: Any, seed: int = seed, dev_q: list = dev_q) -> float | None:
-            if not dev_q or not (cfg.eval_each_epoch or cfg.early_stopping):
-                return None
-            rows = score_questions(m, lm.tokenizer, dev_q, cfg, acc)
-            s = mean([r["score"] for r in rows])
-            events(
-                "epoch_eval", seed=seed, epoch=epoch, dev_score=s, split="dev" if cfg.dev_questions else "all"
-            )
-            return s
+            def on_epoch(epoch: int, m: Any, seed: int = seed, dev_q: list = dev_q) -> float | None:
+                if not dev_q or not (cfg.eval_each_epoch or cfg.early_stopping):
+                    return None
+                rows = score_questions(m, lm.tokenizer, dev_q, cfg, acc)
+                s = mean([r["score"] for r in rows])
+                events(
+                    "epoch_eval",
+                    seed=seed,
+                    epoch=epoch,
+                    dev_score=s,
+                    split="dev" if cfg.dev_questions else "all",
+                )
+                if epoch_hook is not None:
+                    epoch_hook(epoch, s)
+                return s
 
-        t0 = time.perf_counter()
-        hist = {
-            "losses": [],
-            "epochs": [],
-            "steps": 0,
-            "train_tokens": 0,
-            "tokens_per_second": 0.0,
-            "model": model,
-        }
-        if train_now:
-            hist = train(
-                model,
-                packed,
-                cfg,
-                acc,
-                lm.attention,
-                seed,
-                lm.info["matmul_params"],
-                on_epoch,
-                lambda rec, seed=seed: events("loss", seed=seed, **rec),
+            t0 = time.perf_counter()
+            hist = {
+                "losses": [],
+                "epochs": [],
+                "steps": 0,
+                "train_tokens": 0,
+                "tokens_per_second": 0.0,
+                "model": model,
+            }
+            if train_now:
+                hist = train(
+                    model,
+                    packed,
+                    cfg,
+                    acc,
+                    lm.attention,
+                    seed,
+                    lm.info["matmul_params"],
+                    on_epoch,
+                    lambda rec, seed=seed: events("loss", seed=seed, **rec),
+                )
+            model = hist.pop("model")
+            checksums = _gather_all(acc, _trainable_checksum(model)) if train_now else []
+            if cfg.save_adapter and train_now and is_peft(model) and main:
+                # the vocabulary is unchanged: do not write a copy of the base lm_head/embeddings
+                model.save_pretrained(out_dir / f"adapter-seed{seed}", save_embedding_layers=False)
+            train_s = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            rows = score_questions(model, lm.tokenizer, questions, cfg, acc)
+            mm_rows = (
+                score_questions(model, lm.tokenizer, mmlu.questions, cfg, acc, mmlu.shots, cfg.mmlu_shots)
+                if mmlu
+                else []
             )
-        model = hist.pop("model")
-        checksums = _gather_all(acc, _trainable_checksum(model)) if train_now else []
-        if cfg.save_adapter and train_now and is_peft(model) and main:
-            # the vocabulary is unchanged: do not write a copy of the base lm_head/embeddings
-            model.save_pretrained(out_dir / f"adapter-seed{seed}", save_embedding_layers=False)
-        train_s = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        rows = score_questions(model, lm.tokenizer, questions, cfg, acc)
-        mm_rows = (
-            score_questions(model, lm.tokenizer, mmlu.questions, cfg, acc, mmlu.shots, cfg.mmlu_shots)
-            if mmlu
-            else []
-        )
-        eval_s = time.perf_counter() - t1
-        if cfg.judge and main:
-            _judge_rows(cfg, questions, rows)
-        for r in rows:
-            b = base_by_id[r["id"]]
-            events(
-                "prediction",
-                seed=seed,
-                **r,
-                base_prediction=b["prediction"],
-                base_score=b["score"],
-                gain=r["score"] - b["score"],
-            )
-        test = [r["score"] for r in rows if r["split"] == "test"]
-        test_base = [base_by_id[r["id"]]["score"] for r in rows if r["split"] == "test"]
-        res = {
-            "seed": seed,
-            "score": mean(test),
-            "gain": mean(test) - mean(base_test),
-            "dev_score": mean([r["score"] for r in rows if r["split"] == "dev"])
-            if cfg.dev_questions
-            else None,
-            "mmlu": mean([r["score"] for r in mm_rows]) if mmlu else None,
-            "n_texts": len(texts),
-            "n_target_texts": sum(t.group == "target" for t in texts),
-            "n_documents": len(suite.documents),
-            "gain_items_ci": paired_bootstrap(test, test_base, seed=seed),
-            "data_hash": hashlib.sha256("\x00".join(t.text for t in texts).encode()).hexdigest()[:16],
-            "trainable_checksums": checksums,
-            "judge": mean([r["judge_rating"] for r in rows if r.get("judge_rating") is not None])
-            if cfg.judge
-            else None,
-            "n_rows": len(packed) if packed else 0,
-            "train_seconds": train_s,
-            "eval_seconds": eval_s,
-            **{k: v for k, v in hist.items() if k not in ("losses",)},
-        }
-        if mmlu:
-            res["mmlu_gain"] = res["mmlu"] - base_mmlu
-            res["mmlu_gain_items_ci"] = paired_bootstrap(
-                [r["score"] for r in mm_rows], [r["score"] for r in base["mmlu"]], seed=seed
-            )
-        events("seed_result", **res)
-        if main:
-            from ccpapers.io import write_json
+            eval_s = time.perf_counter() - t1
+            if cfg.judge and main:
+                _judge_rows(cfg, questions, rows)
+            for r in rows:
+                b = base_by_id[r["id"]]
+                events(
+                    "prediction",
+                    seed=seed,
+                    **r,
+                    base_prediction=b["prediction"],
+                    base_score=b["score"],
+                    gain=r["score"] - b["score"],
+                )
+            test = [r["score"] for r in rows if r["split"] == "test"]
+            test_base = [base_by_id[r["id"]]["score"] for r in rows if r["split"] == "test"]
+            res = {
+                "seed": seed,
+                "score": mean(test),
+                "gain": mean(test) - mean(base_test),
+                "dev_score": mean([r["score"] for r in rows if r["split"] == "dev"])
+                if cfg.dev_questions
+                else None,
+                "mmlu": mean([r["score"] for r in mm_rows]) if mmlu else None,
+                "n_texts": len(texts),
+                "n_target_texts": sum(t.group == "target" for t in texts),
+                "n_documents": len(suite.documents),
+                "gain_items_ci": paired_bootstrap(test, test_base, seed=seed),
+                "data_hash": hashlib.sha256("\x00".join(t.text for t in texts).encode()).hexdigest()[:16],
+                "trainable_checksums": checksums,
+                "judge": mean([r["judge_rating"] for r in rows if r.get("judge_rating") is not None])
+                if cfg.judge
+                else None,
+                "n_rows": len(packed) if packed else 0,
+                "train_seconds": train_s,
+                "eval_seconds": eval_s,
+                **{k: v for k, v in hist.items() if k not in ("losses",)},
+            }
+            if mmlu:
+                res["mmlu_gain"] = res["mmlu"] - base_mmlu
+                res["mmlu_gain_items_ci"] = paired_bootstrap(
+                    [r["score"] for r in mm_rows], [r["score"] for r in base["mmlu"]], seed=seed
+                )
+            events("seed_result", **res)
+            if main:
+                from ccpapers.io import write_json
 
-            write_json(seed_file, res)
-        seed_results.append(res)
-        # give the base back untouched for the next seed / trial
-        if is_peft(model):
-            lm.model = model.unload()
-        elif snap is not None:
-            restore_weights(model, snap)
-            lm.model = model
-        if cfg.gradient_checkpointing and train_now:
-            lm.model.gradient_checkpointing_disable()
+                write_json(seed_file, res)
+            seed_results.append(res)
         acc.free_memory()
 
     summary = summarize(cfg, seed_results, base_test, base_mmlu, base, load_s, lm.info)

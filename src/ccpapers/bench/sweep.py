@@ -124,6 +124,28 @@ def make_sampler(sp: dict[str, Any]) -> Any:
     )
 
 
+def make_pruner(sp: dict[str, Any]) -> Any:
+    """``pruner: {name: median|threshold|halving|none, n_startup_trials, n_warmup_steps, lower}``; prunes on the
+    per-epoch dev score (set ``dev_questions`` and ``eval_each_epoch`` in the sweep's base)."""
+    import optuna
+
+    p = sp.get("pruner") or {"name": "none"}
+    name = p.get("name", "none")
+    if name == "median":
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=int(p.get("n_startup_trials", 5)), n_warmup_steps=int(p.get("n_warmup_steps", 1))
+        )
+    if name == "threshold":  # prune when the dev score is below `lower` after the warm-up epochs
+        return optuna.pruners.ThresholdPruner(
+            lower=float(p["lower"]), n_warmup_steps=int(p.get("n_warmup_steps", 0))
+        )
+    if name == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner()
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise ConfigError(f"sweep pruner {name!r}: choose median, threshold, halving or none")
+
+
 def make_storage(url: str, heartbeat: int, grace: int) -> Any:
     import optuna
     from optuna.storages import RetryFailedTrialCallback
@@ -228,6 +250,7 @@ def run_sweep(
         sampler=sampler,
         load_if_exists=True,
         direction=sp.get("direction", "maximize"),
+        pruner=make_pruner(sp),
     )
     poll = float(sp.get("poll_seconds", max(1, interval)))
     resident: dict[tuple, Any] = {}
@@ -309,7 +332,13 @@ def _run_trial(
 
                 resident.clear()
                 resident[key] = load_model(cfg, _tiny_texts(load_suite(cfg)) if cfg.tiny else None)
-            summary = run_bench(cfg, resident=resident[key])
+
+            def report(epoch: int, score: float) -> None:
+                trial.report(score, epoch)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned after epoch {epoch} (dev score {score:.4g})")
+
+            summary = run_bench(cfg, resident=resident[key], epoch_hook=report)
             value = float(summary["objective_value"])
             for k in ("score", "gain"):
                 trial.set_user_attr(k, summary[k]["mean"])
@@ -321,6 +350,9 @@ def _run_trial(
             env = environment_info()
             trial.set_user_attr("git_sha", env["git_sha"])
             trial.set_user_attr("versions", env["versions"])
+    except optuna.TrialPruned:
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        return
     except (ConfigError, ValueError, RuntimeError) as exc:
         log.error("trial %d failed: %s", trial.number, exc)
         trial.set_user_attr("error", str(exc)[:500])
