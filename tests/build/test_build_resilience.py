@@ -214,23 +214,21 @@ def test_quota_error_stops_the_build(tmp_path: Path, papers_file: Path, qa_spec:
         _build(tmp_path, papers_file, qa_spec, concurrency=1)
 
 
-def test_push_delegates_to_publish(tmp_path: Path, papers_file: Path, monkeypatch) -> None:
-    import types
+def test_push_publishes_the_build_to_the_hub(tmp_path: Path, papers_file: Path, fake_hub) -> None:
+    """`build --push --repo` goes through the real publish stage to the fake Hub on 127.0.0.1."""
+    from huggingface_hub import HfApi
 
-    calls = []
-
-    class PublishConfig:
-        def __init__(self, **kw):
-            self.kw = kw
-
-    pub = types.ModuleType("ccpapers.publish")
-    pub.run_publish = lambda cfg: calls.append(cfg.kw) or {"pushed": True}
-    pub_cfg = types.ModuleType("ccpapers.publish.config")
-    pub_cfg.PublishConfig = PublishConfig
-    monkeypatch.setitem(sys.modules, "ccpapers.publish", pub)
-    monkeypatch.setitem(sys.modules, "ccpapers.publish.config", pub_cfg)
     report = run_build(BuildConfig(work=tmp_path / "w", papers=papers_file, spec="demo", progress=False, push=True,
-                                   repo="me/data", tag="v1", private=True, dry_run=True))  # fmt: skip
-    assert calls == [{"work": tmp_path / "w", "spec": "demo", "repo": "me/data", "tag": "v1", "private": True,
-                      "dry_run": True}]  # fmt: skip
-    assert report["push"] == {"pushed": True}
+                                   repo="me/data", tag="v1"))  # fmt: skip
+    assert report["push"]["push"]["commit"] and report["push"]["push"]["tag"] == "v1"
+    files = set(HfApi().list_repo_files("me/data", repo_type="dataset"))
+    assert "README.md" in files and any(f.startswith("data/abstract-") for f in files)
+
+
+def test_push_without_repo_is_refused(tmp_path: Path, papers_file: Path) -> None:
+    from ccpapers.config import ConfigError
+
+    with pytest.raises(ConfigError, match="--repo"):
+        run_build(
+            BuildConfig(work=tmp_path / "w", papers=papers_file, spec="demo", progress=False, push=True)
+        )

@@ -295,17 +295,9 @@ def _estimate(
     }
 
 
-def _push(cfg: BuildConfig, spec_name: str) -> str:
-    try:
-        from ccpapers.publish import run_publish
-        from ccpapers.publish.config import PublishConfig
-    except ImportError:
-        log.warning(
-            "--push: the publish stage (ccpapers.publish) is not installed; build kept, nothing pushed"
-        )
-        return "skipped: ccpapers.publish not available"
-    pcfg = PublishConfig(
-        work=cfg.work, spec=spec_name, repo=cfg.repo, tag=cfg.tag, private=cfg.private, dry_run=cfg.dry_run
-    )
-    result = run_publish(pcfg)
-    return json.loads(json.dumps(result, default=str)) if isinstance(result, dict) else str(result)
+def _push(cfg: BuildConfig, spec_name: str) -> Any:
+    """``build --push``: hand the fresh build to the publish stage (which validates, then uploads)."""
+    from ccpapers.publish import publish_after_build
+
+    result = publish_after_build(cfg, spec_name)
+    return json.loads(json.dumps(result, default=str))
