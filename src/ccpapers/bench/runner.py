@@ -255,6 +255,8 @@ def run_bench(
     base_by_id = {r["id"]: r for r in base["rows"]}
     for r in base["rows"]:
         events("baseline", **r)
+    for r in base["mmlu"]:
+        events("baseline_mmlu", **r)
     base_test = [r["score"] for r in base["rows"] if r["split"] == "test"]
     base_mmlu = mean([r["score"] for r in base["mmlu"]]) if mmlu else None
 
@@ -346,6 +348,10 @@ def run_bench(
                     base_score=b["score"],
                     gain=r["score"] - b["score"],
                 )
+            base_mm = {r["id"]: r for r in base["mmlu"]}
+            for r in mm_rows:
+                b = base_mm[r["id"]]
+                events("mmlu_prediction", seed=seed, **r, base_prediction=b["prediction"], base_score=b["score"])
             test = [r["score"] for r in rows if r["split"] == "test"]
             test_base = [base_by_id[r["id"]]["score"] for r in rows if r["split"] == "test"]
             res = {
