@@ -36,12 +36,16 @@ def _step(title: str) -> float:
 
 
 def run_demo(cfg: DemoConfig) -> dict[str, Any]:
+    from rich.console import Console
+
     from ccpapers.build import run_build
+    from ccpapers.build.command import print_summary as print_build_summary
     from ccpapers.build.config import BuildConfig
     from ccpapers.crawl import run_crawl
     from ccpapers.crawl.config import CrawlConfig
     from ccpapers.crawl.report import print_report
     from ccpapers.publish import run_publish
+    from ccpapers.publish.command import print_summary as print_publish_summary
     from ccpapers.publish.config import PublishConfig
     from ccpapers.sample.site import serve_sample
 
@@ -67,10 +71,12 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
 
     t = _step("2/4 build the offline splits (builders/demo.yaml)")
     summary["build"] = run_build(BuildConfig(work=work, spec="demo"))
+    print_build_summary(summary["build"])
     print(f"build finished in {time.perf_counter() - t:.1f} s")
 
     t = _step("3/4 write the Hub repo folder and load every config back")
     summary["publish"] = run_publish(PublishConfig(work=work, spec="demo", repo=cfg.repo))
+    print_publish_summary(summary["publish"], Console())
     print(f"publish folder written in {time.perf_counter() - t:.1f} s")
 
     if cfg.bench:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from ccpapers.build.config import BuildConfig
@@ -18,6 +17,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "Replies are cached under WORK/cache/llm: a re-run makes no calls, an interrupted run resumes."
     )
     add_config_arguments(parser, BuildConfig)
+
+
+def print_summary(report: dict) -> None:
+    """A table of rows and drops per split, then calls, cache hits and cost."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"ccpapers build report: spec {report['spec']} (backend {report['backend']})")
+    table.add_column("split")
+    table.add_column("rows", justify="right")
+    table.add_column("dropped (reason: count)")
+    drops = report.get("drops", {})
+    for split in sorted(set(report["splits"]) | set(drops)):
+        why = ", ".join(f"{k}: {n}" for k, n in sorted(drops.get(split, {}).items()))
+        table.add_row(split, str(report["splits"].get(split, 0)), why)
+    console = Console()
+    console.print(table)
+    console.print(
+        f"calls {report['calls']}, cache hits {report['cache_hits']}, cost ${report['cost_usd']:.4f}; "
+        f"target/irrelevant papers {report.get('groups')}"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -48,11 +68,7 @@ def main(args: argparse.Namespace) -> int:
         if report["unpriced_models"]:
             print(f"  no price known for {', '.join(report['unpriced_models'])} (priced at $0; see --prices)")
     else:
-        print(
-            json.dumps(
-                {k: report[k] for k in ("spec", "backend", "splits", "calls", "cache_hits", "cost_usd")}
-            )
-        )
+        print_summary(report)
         stopped = report["engine"].get("stopped")
         if stopped:
             print(f"stopped early: {stopped}; re-run with a higher --max-cost to continue", file=sys.stderr)

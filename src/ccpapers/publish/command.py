@@ -51,7 +51,7 @@ def resolve(args: argparse.Namespace):
     return cfg
 
 
-def _print_summary(summary: dict, console) -> None:
+def print_summary(summary: dict, console) -> None:
     console.print(f"[bold]{summary['repo_id']}[/] -> {summary['path']}")
     for name, rows in summary["configs"].items():
         mark = " (default)" if name == summary["default_config"] else ""
@@ -99,5 +99,5 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     else:
-        _print_summary(summary, console)
+        print_summary(summary, console)
     return 0
