@@ -11,41 +11,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ccpapers.bench.config import BenchConfig
-from ccpapers.bench.evaluation import mean, mean_ci, paired_bootstrap, score_questions
+from ccpapers.bench.evaluation import mean, paired_bootstrap, score_questions
+from ccpapers.bench.results import (
+    EventLog,
+    environment_info,
+    gather_all,
+    summarize,
+    trainable_checksum,
+)
 from ccpapers.bench.suites.base import Suite
 from ccpapers.config import config_to_dict, write_resolved_config
 
 log = logging.getLogger(__name__)
 TINY_MAX_SEQ_LEN = 512
-
-
-class EventLog:
-    """Append-only JSONL, flushed per line (only the main process writes)."""
-
-    def __init__(self, path: Path, enabled: bool = True) -> None:
-        self.path, self.enabled = path, enabled
-        if enabled:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115
-
-    def __call__(self, event: str, **data: Any) -> None:
-        if self.enabled:
-            self._fh.write(
-                json.dumps({"event": event, "time": time.time(), **data}, ensure_ascii=False, default=str)
-                + "\n"
-            )
-            self._fh.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self._fh.close()
 
 
 def make_accelerator() -> Any:
@@ -55,55 +39,6 @@ def make_accelerator() -> Any:
     from accelerate import Accelerator
 
     return Accelerator(cpu=not torch.cuda.is_available())
-
-
-def environment_info() -> dict[str, Any]:
-    """Package versions, git commit and device, recorded with every run."""
-    import importlib.metadata as md
-    import platform
-    import subprocess
-
-    versions = {}
-    for pkg in ("ccpapers", "torch", "transformers", "peft", "accelerate", "optuna", "bitsandbytes"):
-        try:
-            versions[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            versions[pkg] = None
-    try:
-        sha = (
-            subprocess.run(
-                ["git", "rev-parse", "HEAD"],
-                capture_output=True,
-                text=True,
-                timeout=5,
-                cwd=Path(__file__).parent,
-            ).stdout.strip()
-            or None
-        )
-    except (OSError, subprocess.SubprocessError):
-        sha = None
-    device = "cpu"
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            device = torch.cuda.get_device_name(0)
-    except ImportError:
-        pass
-    return {"versions": versions, "git_sha": sha, "python": platform.python_version(), "device": device}
-
-
-def _trainable_checksum(model: Any) -> float:
-    """Sum of trainable weights (in DDP every rank must end with the same value)."""
-    return float(sum(p.detach().double().sum() for p in model.parameters() if p.requires_grad))
-
-
-def _gather_all(acc: Any, value: Any) -> list[Any]:
-    if acc.num_processes == 1:
-        return [value]
-    from accelerate.utils import gather_object
-
-    return list(gather_object([value]))
 
 
 def _judge_rows(cfg: BenchConfig, questions: list, rows: list[dict[str, Any]]) -> None:
@@ -323,7 +258,7 @@ def run_bench(
                     lambda rec, seed=seed: events("loss", seed=seed, **rec),
                 )
             model = hist.pop("model")
-            checksums = _gather_all(acc, _trainable_checksum(model)) if train_now else []
+            checksums = gather_all(acc, trainable_checksum(model)) if train_now else []
             if cfg.save_adapter and train_now and is_peft(model) and main:
                 # the vocabulary is unchanged: do not write a copy of the base lm_head/embeddings
                 model.save_pretrained(out_dir / f"adapter-seed{seed}", save_embedding_layers=False)
@@ -351,7 +286,9 @@ def run_bench(
             base_mm = {r["id"]: r for r in base["mmlu"]}
             for r in mm_rows:
                 b = base_mm[r["id"]]
-                events("mmlu_prediction", seed=seed, **r, base_prediction=b["prediction"], base_score=b["score"])
+                events(
+                    "mmlu_prediction", seed=seed, **r, base_prediction=b["prediction"], base_score=b["score"]
+                )
             test = [r["score"] for r in rows if r["split"] == "test"]
             test_base = [base_by_id[r["id"]]["score"] for r in rows if r["split"] == "test"]
             res = {
@@ -398,67 +335,3 @@ def run_bench(
         write_json(out_dir / "summary.json", summary)
     summary["out_dir"] = str(out_dir)
     return summary
-
-
-def objective_value(name: str, summary: dict[str, Any]) -> float:
-    if name == "gain_x_log10_texts":
-        return summary["gain"]["mean"] * math.log10(max(1, summary["n_texts"]))
-    if name == "gain":
-        return summary["gain"]["mean"]
-    if name == "score":
-        return summary["score"]["mean"]
-    if name == "forgetting_gain":
-        return summary["mmlu_gain"]["mean"] if summary.get("mmlu_gain") else float("nan")
-    raise ValueError(f"unknown objective {name!r}: gain_x_log10_texts | gain | score | forgetting_gain")
-
-
-def summarize(
-    cfg: BenchConfig,
-    seeds: list[dict[str, Any]],
-    base_test: list[float],
-    base_mmlu: float | None,
-    base: dict[str, Any],
-    load_s: float,
-    model_info: dict[str, Any],
-) -> dict[str, Any]:
-    s: dict[str, Any] = {
-        "suite": cfg.suite,
-        "model": cfg.model_id(),
-        "method": cfg.method,
-        "tiny": cfg.tiny,
-        "texts_per_fact": cfg.texts_per_fact,
-        "n_irrelevant": cfg.n_irrelevant,
-        "lora_preset": cfg.lora_preset if cfg.method == "lora" else None,
-        "lora_r": cfg.lora_r,
-        "lora_alpha": cfg.lora_alpha,
-        "lr": cfg.lr,
-        "epochs": cfg.epochs,
-        "quant": cfg.quant,
-        "n_texts": seeds[0]["n_texts"] if seeds else 0,
-        "n_questions": len(base_test),
-        "texts_per_fact_used": (seeds[0]["n_target_texts"] / max(1, seeds[0]["n_documents"])) if seeds else 0,
-        "base_score": mean(base_test),
-        "score": mean_ci([r["score"] for r in seeds]),
-        "gain": mean_ci([r["gain"] for r in seeds]),
-        "gain_items_ci": [r.get("gain_items_ci") for r in seeds],
-        "seeds": [r["seed"] for r in seeds],
-        "tokens_per_second": mean([r.get("tokens_per_second", 0.0) for r in seeds]),
-        "mfu": seeds[0].get("mfu") if seeds else None,
-        "train_seconds": mean([r["train_seconds"] for r in seeds]),
-        "eval_seconds": mean([r["eval_seconds"] for r in seeds]),
-        "baseline_seconds": base.get("seconds"),
-        "baseline_cached": base.get("cached"),
-        "load_seconds": load_s,
-        "model_info": model_info,
-    }
-    if base_mmlu is not None:
-        s["base_mmlu"] = base_mmlu
-        s["mmlu"] = mean_ci([r["mmlu"] for r in seeds])
-        s["mmlu_gain"] = mean_ci([r["mmlu_gain"] for r in seeds])
-    s["objective"] = cfg.objective
-    s["objective_value"] = objective_value(cfg.objective, s)
-    if cfg.tiny:
-        from ccpapers.bench.tiny import TINY_WARNING
-
-        s["warning"] = TINY_WARNING
-    return s

@@ -345,7 +345,7 @@ def _run_trial(
             trial.set_user_attr("tokens_per_second", summary["tokens_per_second"])
             trial.set_user_attr("seeds", summary["seeds"])
             trial.set_user_attr("train_seconds", summary["train_seconds"])
-            from ccpapers.bench.runner import environment_info
+            from ccpapers.bench.results import environment_info
 
             env = environment_info()
             trial.set_user_attr("git_sha", env["git_sha"])
