@@ -102,7 +102,7 @@ def test_grid_sweep_runs_every_point(tmp_path):
 
 
 def _worker(tmp_path, url, n):
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "OMP_NUM_THREADS": "1"}
     cmd = [
         sys.executable,
         "-m",
