@@ -120,7 +120,14 @@ def test_papers_suite_end_to_end(work):
     _write_build(work)
     s = run_bench(
         BenchConfig(
-            work=work, suite="papers", build="mini", epochs=1, n_irrelevant=2, run_name="papers", **FAST
+            work=work,
+            suite="papers",
+            build="mini",
+            epochs=1,
+            n_irrelevant=2,
+            run_name="papers",
+            prompt="chat",
+            **FAST,
         )
     )
     ev = events(work / "bench" / "papers")
