@@ -214,15 +214,20 @@ def study_style_train(
     return {"tokens": n, "seconds": dt, "tokens_per_second": n / dt, "texts": len(docs)}
 
 
-def study_style_answers(model: Any, tok: Any, prompts: list[list[int]], max_new: int, device: Any) -> dict:
+def study_style_answers(
+    model: Any, tok: Any, prompts: list[list[int]], max_new: int, device: Any, time_box: float = 20.0
+) -> dict:
     """One question at a time through ``generate`` on the un-merged (PEFT) model."""
     import torch
 
     model.eval()
     sync(device)
     t0 = time.perf_counter()
-    n_new = 0
+    n_new, done = 0, 0
     for p in prompts:
+        if done >= 2 and time.perf_counter() - t0 > time_box:
+            break
+        done += 1
         with torch.no_grad():
             g = model.generate(
                 input_ids=torch.tensor([p], device=device),
@@ -235,7 +240,7 @@ def study_style_answers(model: Any, tok: Any, prompts: list[list[int]], max_new:
         n_new += g.shape[1] - len(p)
     sync(device)
     dt = time.perf_counter() - t0
-    return {"questions": len(prompts), "seconds": dt, "new_tokens": n_new, "tokens_per_second": n_new / dt}
+    return {"questions": done, "seconds": dt, "new_tokens": n_new, "tokens_per_second": n_new / dt}
 
 
 def unbatched_reference(model: Any, tok: Any, prompts: list[list[int]], cfg: Any, device: Any) -> list[dict]:
@@ -266,7 +271,13 @@ def unbatched_reference(model: Any, tok: Any, prompts: list[list[int]], cfg: Any
             )
             gaps = [float(s[0].float().topk(2).values.diff().abs()) for s in g.scores]
             text = tok.decode(g.sequences[0, len(p) :], skip_special_tokens=True)
-            out.append({"answer": clean_answer(text, cfg), "min_gap": min(gaps) if gaps else None})
+            out.append(
+                {
+                    "answer": clean_answer(text, cfg),
+                    "min_gap": min(gaps) if gaps else None,
+                    "new_tokens": len(gaps),
+                }
+            )
     return out
 
 
@@ -432,6 +443,8 @@ def phase_eval(lm: Any, model: Any, a: argparse.Namespace, R: dict, acc: Any, te
     tok = lm.tokenizer
     prompts = [prompt_ids(tok, q.question, cfg) for q in qs]
     model.get_base_model().set_attn_implementation(_hf(lm.attention))  # as left by training
+    calls: list[int] = []
+    hook = model.get_output_embeddings().register_forward_hook(lambda *_: calls.append(1))
     times = []
     for _ in range(2):  # first call includes one-off warm-up
         reset_peak(dev)
@@ -440,7 +453,16 @@ def phase_eval(lm: Any, model: Any, a: argparse.Namespace, R: dict, acc: Any, te
         rows = score_questions(model, tok, qs, cfg, acc)
         sync(dev)
         times.append(time.perf_counter() - t0)
+    steps = len(calls) // 2
+    hook.remove()
     log(f"eval ccpapers: {len(qs)} questions x {cfg.max_new_tokens} new tokens: {times}")
+    fresh = make_questions(texts, a.questions, seed=3, tok=tok)
+    sync(dev)
+    t0 = time.perf_counter()
+    score_questions(model, tok, fresh, cfg, acc)
+    sync(dev)
+    fresh_s = time.perf_counter() - t0
+    log(f"  other {len(fresh)} questions: {fresh_s:.2f} s; forward passes per call {steps}")
     pick = sorted(range(len(qs)), key=lambda i: len(prompts[i]))
     step = max(1, len(pick) // max(1, a.ref_questions))
     pick = pick[::step][: a.ref_questions]
@@ -448,16 +470,23 @@ def phase_eval(lm: Any, model: Any, a: argparse.Namespace, R: dict, acc: Any, te
     same = [rows[i]["prediction"] == r["answer"] for i, r in zip(pick, ref, strict=True)]
     log(f"  identical to unbatched greedy: {sum(same)}/{len(same)}")
     model.get_base_model().set_attn_implementation("sdpa")
-    bq = [prompts[i] for i in pick[: a.base_questions]]
+    bq = [prompts[i] for i in pick]
     b = study_style_answers(model, tok, bq, cfg.max_new_tokens, dev)
-    b["extrapolated_seconds"] = b["seconds"] / len(bq) * len(qs)
+    b["extrapolated_seconds"] = b["seconds"] / b["questions"] * len(qs)
     model.get_base_model().set_attn_implementation(_hf(lm.attention))
     R["eval"] = {
         "questions": len(qs),
         "max_new_tokens": cfg.max_new_tokens,
         "gen_batch_size": cfg.gen_batch_size,
         "prompt_tokens": [min(map(len, prompts)), max(map(len, prompts))],
-        "ccpapers": {"seconds": times[-1], "first_call_seconds": times[0], "peak_memory_gib": peak_gib(dev)},
+        "ccpapers": {
+            "seconds": times[-1],
+            "first_call_seconds": times[0],
+            "other_questions_seconds": fresh_s,
+            "forward_passes": steps,
+            "peak_memory_gib": peak_gib(dev),
+        },
+        "reference_new_tokens": [r["new_tokens"] for r in ref],
         "identity": {
             "checked": len(same),
             "identical": sum(same),
@@ -473,6 +502,35 @@ def phase_eval(lm: Any, model: Any, a: argparse.Namespace, R: dict, acc: Any, te
         "baseline": b,
     }
     log(f"  baseline {b['tokens_per_second']:.1f} tok/s -> {b['extrapolated_seconds']:.0f} s for {len(qs)}")
+    if dev.type == "cuda" and a.fp32_identity:
+        R["eval"]["identity_fp32"] = fp32_identity(model, tok, qs, prompts, pick, cfg, acc)
+        log(f"  fp32 identity: {R['eval']['identity_fp32']}")
+
+
+def fp32_identity(model: Any, tok: Any, qs: list, prompts: list, pick: list[int], cfg: Any, acc: Any) -> dict:
+    """The same comparison in float32 (batch of 64 that holds the checked questions): shows
+    that the batched path (length sorting, left padding, masks, positions) is exact, and
+    that bf16 differences come from rounding at near-tied logits."""
+    import torch
+
+    from ccpapers.bench.evaluation import score_questions
+
+    sub = pick + [i for i in range(len(qs)) if i not in pick][: 64 - len(pick)]
+    model.float()
+    try:
+        rows = score_questions(model, tok, [qs[i] for i in sub], cfg, acc)
+        ref = unbatched_reference(model, tok, [prompts[i] for i in pick], cfg, acc.device)
+    finally:
+        model.to(torch.bfloat16)
+    same = [rows[k]["prediction"] == r["answer"] for k, r in enumerate(ref)]
+    return {
+        "checked": len(same),
+        "identical": sum(same),
+        "all_identical": all(same),
+        "batch": len(sub),
+        "min_gap_different": [r["min_gap"] for r, s in zip(ref, same, strict=True) if not s],
+        "reference_new_tokens": [r["new_tokens"] for r in ref],
+    }
 
 
 def phase_full(lm: Any, model: Any, a: argparse.Namespace, R: dict, acc: Any, out: Path, mix: tuple) -> None:
@@ -613,6 +671,16 @@ def table(R: dict) -> str:
             f"  (baseline timed on {e['baseline']['questions']} questions and scaled; ccpapers first call "
             f"{e['ccpapers']['first_call_seconds']:.1f} s)"
         )
+        c = e["ccpapers"]
+        L.append(
+            f"  (other {e['questions']} questions {c['other_questions_seconds']:.1f} s; "
+            f"{c['forward_passes']} forward passes per call = batches x (prefill + decode steps))"
+        )
+        if "identity_fp32" in e:
+            f = e["identity_fp32"]
+            L.append(
+                f"  float32: identical to unbatched greedy {f['identical']}/{f['checked']} (batch {f['batch']})"
+            )
         i = e["identity"]
         L.append(
             f"  answers identical to unbatched greedy: {i['identical']}/{i['checked']}"
@@ -681,8 +749,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--gen-batch-size", type=int, default=256)
     p.add_argument("--no-compile", action="store_true")
     p.add_argument("--no-profile", action="store_true")
+    p.add_argument(
+        "--no-fp32-identity", action="store_true", help="skip the float32 batched-vs-unbatched check"
+    )
     a = p.parse_args(argv)
     a.profile = not a.no_profile
+    a.fp32_identity = not a.no_fp32_identity
     t = a.tiny
     a.seq_len = a.seq_len or (256 if t else 4096)
     a.full_seq_len = a.full_seq_len or (256 if t else 2048)

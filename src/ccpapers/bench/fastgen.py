@@ -29,6 +29,22 @@ def attention_impl(model: Any) -> str | None:
     return getattr(getattr(_base(model), "config", None), "_attn_implementation", None)
 
 
+def _sdpa_backends(model: Any) -> Any:
+    """On CUDA, decode with sdpa's flash / memory-efficient kernels, not cuDNN attention
+    (cuDNN builds an execution plan per new shape, and every decoding step has a new key
+    length; see docs/gpu.md for the measured first-call cost)."""
+
+    try:
+        on_cuda = next(model.parameters()).is_cuda
+    except (StopIteration, AttributeError, TypeError):
+        on_cuda = False
+    if not on_cuda:
+        return nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH])
+
+
 @contextmanager
 def generation_ready(model: Any) -> Iterator[Any]:
     """sdpa attention (instead of flex) and eager blocks for the duration of the block."""
@@ -38,7 +54,7 @@ def generation_ready(model: Any) -> Iterator[Any]:
     if switch:
         base.set_attn_implementation(GENERATION_ATTENTION)
     try:
-        with eager_blocks(model) if hasattr(model, "modules") else nullcontext():
+        with eager_blocks(model) if hasattr(model, "modules") else nullcontext(), _sdpa_backends(model):
             yield model
     finally:
         if switch:
