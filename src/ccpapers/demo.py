@@ -80,12 +80,10 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
     print(f"publish folder written in {time.perf_counter() - t:.1f} s")
 
     if cfg.bench:
-        from ccpapers.bench import run_bench, write_report
-        from ccpapers.bench.config import BenchConfig
+        from ccpapers.bench import demo_config, run_bench, write_report
 
         t = _step("4/4 tiny knowledge-injection benchmark (random tiny model: numbers mean nothing)")
-        bench_cfg = BenchConfig(work=work, suite="fictional", tiny=True)
-        summary["bench"] = run_bench(bench_cfg)
+        summary["bench"] = run_bench(demo_config(work))
         report = write_report(work / "bench", work / "bench" / "report")
         summary["report"] = report
         md = Path(report["markdown"]) if isinstance(report, dict) and "markdown" in report else None
