@@ -2,7 +2,7 @@
 
 Start ``ccpapers bench sweep`` once per GPU against one shared storage. Each worker loops:
 fail stale trials (a worker killed with ``kill -9`` stops sending heartbeats; after the grace
-period its RUNNING trial becomes FAIL and ``RetryFailedTrialCallback`` enqueues a WAITING copy
+period its RUNNING trial becomes FAIL and ``RetryHeartbeatStaleTrialCallback`` enqueues a WAITING copy
 with the same parameters), then claims a slot and runs one trial.
 
 Claim logic (exactly ``n_trials`` trials, none twice, none lost): each trial occupies a
@@ -148,7 +148,7 @@ def make_pruner(sp: dict[str, Any]) -> Any:
 
 def make_storage(url: str, heartbeat: int, grace: int) -> Any:
     import optuna
-    from optuna.storages import RetryFailedTrialCallback
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
 
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
@@ -158,7 +158,7 @@ def make_storage(url: str, heartbeat: int, grace: int) -> Any:
         engine_kwargs=kwargs,
         heartbeat_interval=heartbeat,
         grace_period=grace,
-        heartbeat_stale_trial_callback=RetryFailedTrialCallback(max_retry=3),
+        heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
     )
 
 
