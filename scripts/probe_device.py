@@ -4,6 +4,7 @@ import importlib
 import time
 
 import torch
+from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 
 print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))
 for mod in (
@@ -25,8 +26,6 @@ for mod in (
         print(mod, getattr(m, "__version__", "?"))
     except Exception as exc:  # noqa: BLE001
         print(mod, "MISSING", type(exc).__name__)
-from torch.nn.attention.flex_attention import create_block_mask, flex_attention
-
 doc = torch.repeat_interleave(torch.arange(8, device="cuda"), 512)
 
 
