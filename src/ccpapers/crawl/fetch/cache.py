@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ccpapers.crawl.fetch.urls import canonical_url
 from ccpapers.crawl.journal_db import JournalDB
+from ccpapers.io import atomic_write
 
 
 @dataclass
@@ -46,17 +45,8 @@ class BlobStore:
         sha = hashlib.sha256(data).hexdigest()
         path = self.path(sha)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(gzip.compress(data, mtime=0))
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            with atomic_write(path, "wb") as fh:
+                fh.write(gzip.compress(data, mtime=0))
         return sha
 
     def get(self, sha: str) -> bytes | None:
