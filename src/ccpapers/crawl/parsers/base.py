@@ -48,6 +48,16 @@ _JATS_MARK = re.compile(
 )
 
 
+class ParserOptions:
+    """Options every parser takes: TeX kept or dropped, where "Results and discussion" goes."""
+
+    def __init__(self, keep_math: bool = False, results_and_discussion: str = "discussion") -> None:
+        if results_and_discussion not in ("discussion", "results"):
+            raise ValueError("results_and_discussion must be 'discussion' or 'results'")
+        self.keep_math = keep_math
+        self.results_and_discussion = results_and_discussion
+
+
 def _head(data: bytes) -> bytes:
     head = data[:_HEAD]
     if head.startswith(b"\xef\xbb\xbf"):

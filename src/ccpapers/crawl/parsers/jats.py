@@ -22,7 +22,7 @@ from typing import Any
 from lxml import etree
 
 from ccpapers.crawl.parsers import licence_evidence
-from ccpapers.crawl.parsers.base import Evidence, ParseError, TextCollector, looks_like_jats
+from ccpapers.crawl.parsers.base import Evidence, ParseError, ParserOptions, TextCollector, looks_like_jats
 from ccpapers.crawl.parsers.text import (
     is_back_matter,
     jats_sec_kind,
@@ -110,17 +110,11 @@ def _tex_of(el: Any) -> str | None:
     return None
 
 
-class JatsParser:
+class JatsParser(ParserOptions):
     """Parse a JATS article (``<article>`` root) into a Paper."""
 
     name = "jats"
     version = VERSION
-
-    def __init__(self, keep_math: bool = False, results_and_discussion: str = "discussion") -> None:
-        if results_and_discussion not in ("discussion", "results"):
-            raise ValueError("results_and_discussion must be 'discussion' or 'results'")
-        self.keep_math = keep_math
-        self.results_and_discussion = results_and_discussion
 
     def can_parse(self, data: bytes, url: str | None = None) -> bool:
         return looks_like_jats(data)

@@ -19,7 +19,7 @@ from typing import Any
 from lxml import etree, html
 
 from ccpapers.crawl.parsers import licence_evidence
-from ccpapers.crawl.parsers.base import Evidence, ParseError, TextCollector, looks_like_html
+from ccpapers.crawl.parsers.base import Evidence, ParseError, ParserOptions, TextCollector, looks_like_html
 from ccpapers.crawl.parsers.text import (
     is_back_matter,
     join_paragraphs,
@@ -133,17 +133,11 @@ def _best_date(meta: dict[str, list[str]], *names: str) -> str | None:
     return next((d for d in dates if len(d) == 10), dates[0] if dates else None)
 
 
-class NatureHtmlParser:
+class NatureHtmlParser(ParserOptions):
     """Parse a nature.com (or link.springer.com-style) article page into a Paper."""
 
     name = "nature-html"
     version = VERSION
-
-    def __init__(self, keep_math: bool = False, results_and_discussion: str = "discussion") -> None:
-        if results_and_discussion not in ("discussion", "results"):
-            raise ValueError("results_and_discussion must be 'discussion' or 'results'")
-        self.keep_math = keep_math
-        self.results_and_discussion = results_and_discussion
 
     def can_parse(self, data: bytes, url: str | None = None) -> bool:
         return looks_like_html(data)
