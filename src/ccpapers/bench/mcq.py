@@ -43,6 +43,20 @@ def encode_pair(tokenizer: Any, context: str, continuation: str) -> tuple[list[i
     return list(whole[: len(ctx)]), list(whole[len(ctx) :])
 
 
+def _right_padded_logits(model: Any, seqs: list[list[int]], device: Any) -> Any:
+    """One forward over right-padded token sequences (nothing is generated, so right is fine)."""
+    import torch
+
+    width = max(len(x) for x in seqs)
+    ids = torch.zeros((len(seqs), width), dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for r, x in enumerate(seqs):
+        ids[r, : len(x)] = torch.tensor(x)
+        mask[r, : len(x)] = 1
+    with torch.no_grad():
+        return model(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False).logits
+
+
 def loglik(model: Any, requests: list[tuple[list[int], list[int]]], batch_size: int = 16) -> list[float]:
     """Sum of log-probabilities of each continuation given its context (right-padded batches)."""
     import torch
@@ -56,16 +70,7 @@ def loglik(model: Any, requests: list[tuple[list[int], list[int]]], batch_size: 
         for s in range(0, len(order), batch_size):
             idx = order[s : s + batch_size]
             seqs = [(requests[i][0] + requests[i][1])[:-1] for i in idx]
-            width = max(len(x) for x in seqs)
-            ids = torch.zeros((len(idx), width), dtype=torch.long)
-            mask = torch.zeros((len(idx), width), dtype=torch.long)
-            for r, x in enumerate(seqs):
-                ids[r, : len(x)] = torch.tensor(x)
-                mask[r, : len(x)] = 1
-            with torch.no_grad():
-                logits = model(
-                    input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False
-                ).logits
+            logits = _right_padded_logits(model, seqs, device)
             logp = torch.log_softmax(logits.float(), dim=-1)
             for r, i in enumerate(idx):
                 ctx, cont = requests[i]
@@ -128,16 +133,7 @@ def _next_token_scores(
         for s in range(0, len(order), batch_size):
             idx = order[s : s + batch_size]
             seqs = [ctx[i][0] + ctx[i][1] for i in idx]
-            width = max(len(x) for x in seqs)
-            ids = torch.zeros((len(idx), width), dtype=torch.long)
-            mask = torch.zeros((len(idx), width), dtype=torch.long)
-            for r, x in enumerate(seqs):
-                ids[r, : len(x)] = torch.tensor(x)
-                mask[r, : len(x)] = 1
-            with torch.no_grad():
-                logits = model(
-                    input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False
-                ).logits
+            logits = _right_padded_logits(model, seqs, device)
             for r, i in enumerate(idx):
                 last = torch.log_softmax(logits[r, len(seqs[r]) - 1].float(), dim=-1)
                 out[i] = [float(last[t]) for t in options[i]]
