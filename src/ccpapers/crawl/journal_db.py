@@ -117,12 +117,16 @@ class JournalDB:
     def refs(self, states: tuple[str, ...] | None = None, batch: int = 500) -> Iterator[dict[str, Any]]:
         """Rows in discovery order (optionally only some states), read in batches so memory
         stays flat and rows may be updated while iterating."""
-        where = f"state IN ({','.join('?' * len(states))}) AND " if states else ""
+        where = f"state IN ({','.join('?' * len(states))})" if states else "1"
+        return self._paged(where, tuple(states or ()), batch)
+
+    def _paged(self, where: str, args: tuple[Any, ...], batch: int) -> Iterator[dict[str, Any]]:
+        """Rows matching ``where`` in rowid order, ``batch`` at a time (keyset paging)."""
         last = 0
         while True:
             cur = self.conn.execute(
-                f"SELECT rowid, * FROM refs WHERE {where}rowid > ? ORDER BY rowid LIMIT ?",
-                (*(states or ()), last, batch),
+                f"SELECT rowid, * FROM refs WHERE rowid > ? AND ({where}) ORDER BY rowid LIMIT ?",
+                (last, *args, batch),
             )
             names = [c[0] for c in cur.description]
             rows = cur.fetchall()
@@ -145,21 +149,8 @@ class JournalDB:
         """Refs still to work on (``states``, or failed with fewer than ``max_attempts``), in
         discovery order, read in batches so memory stays flat; each row is visited once."""
         marks = ",".join("?" * len(states))
-        last = 0
-        while True:
-            cur = self.conn.execute(
-                f"SELECT rowid, * FROM refs WHERE rowid > ? AND (state IN ({marks})"
-                " OR (state = 'failed' AND attempts < ?)) ORDER BY rowid LIMIT ?",
-                (last, *states, max_attempts, batch),
-            )
-            names = [c[0] for c in cur.description]
-            rows = cur.fetchall()
-            if not rows:
-                return
-            for row in rows:
-                item = dict(zip(names, row, strict=True))
-                last = item.pop("rowid")
-                yield item
+        where = f"state IN ({marks}) OR (state = 'failed' AND attempts < ?)"
+        return self._paged(where, (*states, max_attempts), batch)
 
     def count_where(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         return self.conn.execute(f"SELECT COUNT(*) FROM refs WHERE {sql}", args).fetchone()[0]
