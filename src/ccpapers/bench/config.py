@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from ccpapers.config import CommonConfig, ConfigError, opt
@@ -51,7 +51,9 @@ class BenchConfig(CommonConfig):
     attention: Literal["auto", "flex", "sdpa", "eager"] = opt(
         "auto", "attention kernel; auto = flex on CUDA, sdpa on CPU"
     )
-    compile: bool = opt(False, "torch.compile the model for training (fixed row length; first step compiles)")
+    compile: bool | None = opt(
+        None, "torch.compile each decoder layer for training (first steps compile); unset = on with CUDA"
+    )
     gradient_checkpointing: bool = opt(
         False, "trade about 30 percent of training speed for activation memory"
     )
@@ -66,7 +68,11 @@ class BenchConfig(CommonConfig):
     lora_dropout: float = opt(0.0, "LoRA dropout")
     lr: float = opt(2e-4, "peak learning rate (AdamW)")
     epochs: int = opt(10, "training epochs")
-    seq_len: int = opt(2048, "packed row length in tokens (documents never attend across rows' boundaries)")
+    seq_len: int = opt(
+        0,
+        "packed row length in tokens, documents never attend across each other; 0 = auto: 4096 on CUDA, "
+        "2048 elsewhere, 512 for --tiny",
+    )
     batch_rows: int = opt(1, "packed rows per micro-step")
     grad_accum: int = opt(1, "micro-steps per optimizer step")
     warmup_ratio: float = opt(0.0, "share of steps with linear warm-up")
@@ -84,7 +90,9 @@ class BenchConfig(CommonConfig):
     prompt_template: str = opt("Question: {question}\nAnswer:", "plain prompt template ({question})")
     system_prompt: str = opt("", "system message for the chat template (empty = none)")
     max_new_tokens: int = opt(100, "greedy tokens generated per answer")
-    gen_batch_size: int = opt(32, "prompts per generation batch (length-bucketed, left-padded)")
+    gen_batch_size: int = opt(
+        0, "prompts per generation batch (length-bucketed, left-padded); 0 = auto: 256 on CUDA, 32 elsewhere"
+    )
     mcq_batch_size: int = opt(16, "sequences per log-likelihood forward")
     merge_for_eval: bool = opt(
         True, "merge LoRA into the weights while generating (restored exactly afterwards)"
@@ -109,8 +117,21 @@ class BenchConfig(CommonConfig):
     def lora_target_modules(self) -> list[str]:
         return list(self.lora_targets) or list(LORA_PRESETS[self.lora_preset])
 
+    def for_device(self, cuda: bool) -> BenchConfig:
+        """Resolve the automatic settings: the measured fast path on CUDA (docs/gpu.md),
+        small rows and batches on CPU, where dense masks and long rows cost seconds."""
+        seq_len = self.seq_len or (512 if self.tiny else 4096 if cuda else 2048)
+        if self.tiny:
+            seq_len = min(seq_len, 512)
+        return replace(
+            self,
+            seq_len=seq_len,
+            gen_batch_size=self.gen_batch_size or (256 if cuda else 32),
+            compile=cuda if self.compile is None else self.compile,
+        )
+
     def validate(self) -> None:
-        if self.epochs < 0 or self.seq_len < 16 or self.batch_rows < 1 or self.grad_accum < 1:
+        if self.epochs < 0 or 0 < self.seq_len < 16 or self.batch_rows < 1 or self.grad_accum < 1:
             raise ConfigError("epochs >= 0, seq_len >= 16, batch_rows >= 1, grad_accum >= 1 are required")
         if self.method == "lora" and (self.lora_r < 1 or self.lora_alpha <= 0):
             raise ConfigError("lora_r must be >= 1 and lora_alpha > 0")

@@ -29,7 +29,6 @@ from ccpapers.bench.suites.base import Suite
 from ccpapers.config import config_to_dict, write_resolved_config
 
 log = logging.getLogger(__name__)
-TINY_MAX_SEQ_LEN = 512
 
 
 def make_accelerator() -> Any:
@@ -137,9 +136,6 @@ def run_bench(
     (sweeps keep the base in memory; LoRA is removed and full fine-tuning restored after).
     ``epoch_hook(epoch, dev_score)``: called after each per-epoch evaluation (sweep pruning;
     it may raise to stop the run, the base model is restored all the same)."""
-    cfg.validate()
-    if cfg.tiny and cfg.seq_len > TINY_MAX_SEQ_LEN:
-        cfg = replace(cfg, seq_len=TINY_MAX_SEQ_LEN)  # dense masks on CPU: long rows cost seconds
     from accelerate.utils import set_seed
 
     from ccpapers.bench.models import is_peft, load_model, trainable_model
@@ -147,6 +143,8 @@ def run_bench(
     from ccpapers.bench.training import train
 
     acc = accelerator or make_accelerator()
+    cfg = cfg.for_device(cuda=acc.device.type == "cuda")
+    cfg.validate()
     main = acc.is_main_process
     suite = load_suite(cfg)
     questions = _mark_dev(suite.questions[: cfg.max_questions or None], cfg.dev_questions)

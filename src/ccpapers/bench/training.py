@@ -81,7 +81,7 @@ def train(
     accelerator.gradient_accumulation_steps = cfg.grad_accum  # else accumulate() steps every micro-batch
     from ccpapers.bench.compiled import compile_for_training
 
-    forward, uncompile = compile_for_training(model, cfg.compile)  # regional: one block graph
+    forward, uncompile = compile_for_training(model, bool(cfg.compile))  # regional: one block graph
     dtype = next(p for p in accelerator.unwrap_model(model).parameters()).dtype
     k = 4 if cfg.method == "lora" else 6
     peak = peak_flops(accelerator.device)
