@@ -4,6 +4,7 @@ share and the results are gathered (FSDP ranks generate in lock-step, ``synced_g
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 from ccpapers.bench.config import BenchConfig
@@ -54,16 +55,16 @@ def score_questions(
 
     open_q = [q for q in questions if not q.is_mcq]
     mcq_q = [q for q in questions if q.is_mcq]
-    # FSDP ranks hold shards: they must step through generate() together
-    synced = bool(
-        accelerator is not None
-        and accelerator.num_processes > 1
-        and accelerator.distributed_type.name == "FSDP"
-    )
+    # FSDP ranks hold shards: they must step through generate() together. Adapters are not
+    # merged into FSDP's flattened weights, and the forward runs under the launch's autocast
+    # (FSDP-managed weights and the activations feeding them may differ in dtype).
+    fsdp = accelerator is not None and accelerator.distributed_type.name == "FSDP"
+    synced = fsdp and accelerator.num_processes > 1
+    precision = accelerator.autocast if fsdp else nullcontext
     rows: dict[str, dict[str, Any]] = {}
     if open_q:
         mine, total = _shard(open_q, accelerator)
-        with merged_lora(model, cfg.merge_for_eval):
+        with merged_lora(model, cfg.merge_for_eval and not fsdp), precision():
             answers = answer_questions(model, tokenizer, mine, cfg, synced_gpus=synced) if mine else []
         pairs = _gather(list(zip([q.id for q in mine], answers, strict=True)), total, accelerator)
         by_id = dict(pairs)
@@ -80,7 +81,8 @@ def score_questions(
             }
     if mcq_q:
         mine, total = _shard(mcq_q, accelerator)
-        res = choose(model, tokenizer, mine, shots, n_shots, cfg.mcq_batch_size) if mine else []
+        with precision():
+            res = choose(model, tokenizer, mine, shots, n_shots, cfg.mcq_batch_size) if mine else []
         got = _gather([(q.id, r) for q, r in zip(mine, res, strict=True)], total, accelerator)
         by_id = dict(got)
         for q in mcq_q:

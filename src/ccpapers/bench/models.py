@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -136,7 +137,10 @@ def add_lora(model: Any, cfg: BenchConfig) -> Any:
         bias="none",
         task_type="CAUSAL_LM",
     )
-    return get_peft_model(model, lcfg)
+    # FSDP flattens each wrapped block into one buffer of one dtype: under ``accelerate launch``
+    # with FSDP keep the adapters in the base dtype instead of peft's float32 (the default).
+    fsdp = os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true"
+    return get_peft_model(model, lcfg, autocast_adapter_dtype=not fsdp)
 
 
 def is_peft(model: Any) -> bool:

@@ -108,16 +108,22 @@ def _AskTellGrid(space: dict[str, Any], seed: int = 0) -> Any:  # noqa: N802
     return _grid_class()(space, seed=seed)
 
 
-def make_sampler(sp: dict[str, Any]) -> Any:
-    """TPE (multivariate, grouped; seeded) or an exhaustive grid over the space's choices."""
+def make_sampler(sp: dict[str, Any], worker: int = 0) -> Any:
+    """TPE (multivariate, grouped; seeded) or an exhaustive grid over the space's choices.
+
+    ``worker`` is mixed into the seed: workers sharing one storage with one seed would
+    otherwise propose the same points (TPE's random start-up trials, the grid's order)."""
     import optuna
 
     s_cfg = sp.get("sampler") or {}
+    seed = s_cfg.get("seed", 0 if s_cfg.get("name") == "grid" else None)
+    if seed is not None:
+        seed = (int(seed) + worker) % 2**32
     if s_cfg.get("name") == "grid":
         space = {k: grid_values(d) for k, d in sp["space"].items()}
-        return _AskTellGrid(space, seed=s_cfg.get("seed", 0))
+        return _AskTellGrid(space, seed=seed)
     return optuna.samplers.TPESampler(
-        seed=s_cfg.get("seed"),
+        seed=seed,
         multivariate=bool(s_cfg.get("multivariate", True)),
         group=bool(s_cfg.get("group", True)),
         n_startup_trials=int(s_cfg.get("n_startup_trials", 10)),
@@ -153,13 +159,24 @@ def make_storage(url: str, heartbeat: int, grace: int) -> Any:
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {"pool_pre_ping": True}
-    return optuna.storages.RDBStorage(
-        url,
-        engine_kwargs=kwargs,
-        heartbeat_interval=heartbeat,
-        grace_period=grace,
-        heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
-    )
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    for attempt in range(6):
+        try:
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=kwargs,
+                heartbeat_interval=heartbeat,
+                grace_period=grace,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
+            )
+        except (OperationalError, IntegrityError) as exc:
+            # workers started together race to create the schema ("table ... already exists",
+            # a duplicate alembic_version row): the loser waits and connects to the winner's
+            if attempt == 5 or not ("already exists" in str(exc) or "UNIQUE constraint" in str(exc)):
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _slot(t: Any) -> int:
@@ -241,7 +258,7 @@ def run_sweep(
     interval, grace = int(hb.get("interval", 30)), int(hb.get("grace", 90))
     url = storage or f"sqlite:///{(Path(base.work) / 'bench' / 'sweeps' / f'{name}.db').resolve()}"
     stor = make_storage(url, interval, grace)
-    sampler = make_sampler(sp)
+    sampler = make_sampler(sp, worker=os.getpid())
     if n_trials is None and (sp.get("sampler") or {}).get("name") == "grid" and "n_trials" not in sp:
         n_total = grid_size(sp["space"])
     study = optuna.create_study(
