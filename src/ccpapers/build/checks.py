@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 # -- stand-alone questions ------------------------------------------------------
@@ -162,8 +163,9 @@ def _repairs(text: str):
         yield head + _closers(head)
 
 
-def _object_ends(text: str) -> list[int]:
-    ends, depth, in_str, esc = [], 0, False, False
+def _outside_strings(text: str) -> Iterator[tuple[int, str]]:
+    """(index, char) of every character that is not inside a JSON string literal."""
+    in_str = esc = False
     for i, ch in enumerate(text):
         if in_str:
             if esc:
@@ -172,33 +174,21 @@ def _object_ends(text: str) -> list[int]:
                 esc = True
             elif ch == '"':
                 in_str = False
-            continue
-        if ch == '"':
+        elif ch == '"':
             in_str = True
-        elif ch in "{[":
-            depth += 1
-        elif ch in "}]":
-            depth -= 1
-            if ch == "}":
-                ends.append(i)
+        else:
+            yield i, ch
+
+
+def _object_ends(text: str) -> list[int]:
+    ends = [i for i, ch in _outside_strings(text) if ch == "}"]
     return list(reversed(ends))[:20]
 
 
 def _closers(text: str) -> str:
     stack: list[str] = []
-    in_str = esc = False
-    for ch in text:
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-            continue
-        if ch == '"':
-            in_str = True
-        elif ch in "{[":
+    for _, ch in _outside_strings(text):
+        if ch in "{[":
             stack.append("}" if ch == "{" else "]")
         elif ch in "}]" and stack:
             stack.pop()
