@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ccpapers.build.backends.base import ChatRequest, Reply, TranslateRequest
+from ccpapers.build.prompts_loader import Prompt
 from ccpapers.types import Paper, Record
 
 
@@ -43,6 +44,19 @@ class GenContext:
 
 def passage_block(text: str) -> str:
     return f"<passage>\n{text}\n</passage>"
+
+
+def passage_request(prompt: Prompt, src: Record, instruction: str, max_tokens: int) -> ChatRequest:
+    """What every LLM generator sends: the passage first (a prefix shared by all of one
+    passage's requests, so providers can cache it), then the task's instruction."""
+    return ChatRequest(
+        system=prompt.system,
+        context=passage_block(src.text or ""),
+        instruction=instruction,
+        schema=prompt.schema,
+        schema_name=prompt.schema_name,
+        max_tokens=max_tokens,
+    )
 
 
 def paper_meta(paper: Paper | None) -> dict[str, Any]:

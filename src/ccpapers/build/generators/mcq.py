@@ -11,9 +11,9 @@ import hashlib
 import random
 from typing import Any
 
-from ccpapers.build.backends.base import ChatRequest, Reply
+from ccpapers.build.backends.base import Reply
 from ccpapers.build.checks import units
-from ccpapers.build.generators.base import GenContext, Outcome, Task, derived, paper_meta, passage_block
+from ccpapers.build.generators.base import GenContext, Outcome, Task, derived, paper_meta, passage_request
 from ccpapers.build.generators.qa import check_question, json_items, remove_near_duplicates
 from ccpapers.build.prompts_loader import load_prompt
 from ccpapers.types import Record
@@ -90,14 +90,8 @@ class MCQGenerator:
         tasks = []
         for src in sources:
             meta = paper_meta(ctx.papers.get(src.doi))
-            request = ChatRequest(
-                system=self.prompt.system,
-                context=passage_block(src.text or ""),
-                instruction=self.prompt.render(n=self.per_passage, k=self.options - 1, **meta),
-                schema=self.prompt.schema,
-                schema_name=self.prompt.schema_name,
-                max_tokens=self.max_tokens,
-            )
+            instruction = self.prompt.render(n=self.per_passage, k=self.options - 1, **meta)
+            request = passage_request(self.prompt, src, instruction, self.max_tokens)
             tasks.append(Task(request, [src], expected_output_tokens=90 * self.per_passage))
         return tasks
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccpapers.build.backends.base import ChatRequest, Reply
+from ccpapers.build.backends.base import Reply
 from ccpapers.build.checks import context_dependent, grounded, normalised, parse_json_reply, similarity
 from ccpapers.build.generators.base import (
     TRUNCATED,
@@ -13,7 +13,7 @@ from ccpapers.build.generators.base import (
     Task,
     derived,
     paper_meta,
-    passage_block,
+    passage_request,
     reply_text,
     unusable_reason,
 )
@@ -97,14 +97,8 @@ class QAGenerator:
         tasks = []
         for src in sources:
             meta = paper_meta(ctx.papers.get(src.doi))
-            request = ChatRequest(
-                system=self.prompt.system,
-                context=passage_block(src.text or ""),
-                instruction=self.prompt.render(n=self.per_passage, **meta),
-                schema=self.prompt.schema,
-                schema_name=self.prompt.schema_name,
-                max_tokens=self.max_tokens,
-            )
+            instruction = self.prompt.render(n=self.per_passage, **meta)
+            request = passage_request(self.prompt, src, instruction, self.max_tokens)
             tasks.append(Task(request, [src], expected_output_tokens=60 * self.per_passage))
         return tasks
 

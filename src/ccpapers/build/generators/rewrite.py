@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccpapers.build.backends.base import ChatRequest, Reply
+from ccpapers.build.backends.base import Reply
 from ccpapers.build.checks import parse_json_reply, preservation_problem
 from ccpapers.build.generators.base import (
     GenContext,
@@ -17,7 +17,7 @@ from ccpapers.build.generators.base import (
     derived,
     output_budget,
     paper_meta,
-    passage_block,
+    passage_request,
     reply_text,
     unusable_reason,
 )
@@ -56,14 +56,8 @@ class RewriteGenerator:
                         variants=self.variants,
                         **meta,
                     )
-                    request = ChatRequest(
-                        system=self.prompt.system,
-                        context=passage_block(src.text or ""),
-                        instruction=instruction,
-                        schema=self.prompt.schema,
-                        schema_name=self.prompt.schema_name,
-                        max_tokens=self.max_tokens or output_budget(src.text or "", 2.2),
-                    )
+                    budget = self.max_tokens or output_budget(src.text or "", 2.2)
+                    request = passage_request(self.prompt, src, instruction, budget)
                     expected = int(len((src.text or "").split()) * 1.6) + 50
                     tasks.append(Task(request, [src], v, {"style": style}, expected_output_tokens=expected))
         return tasks

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccpapers.build.backends.base import ChatRequest, Reply, TranslateRequest
+from ccpapers.build.backends.base import Reply, TranslateRequest
 from ccpapers.build.checks import parse_json_reply, preservation_problem
 from ccpapers.build.generators.base import (
     GenContext,
@@ -17,7 +17,7 @@ from ccpapers.build.generators.base import (
     derived,
     output_budget,
     paper_meta,
-    passage_block,
+    passage_request,
     reply_text,
     unusable_reason,
 )
@@ -64,14 +64,9 @@ class TranslateGenerator:
             if self.mode == "llm":
                 for src in ordered:
                     meta = paper_meta(ctx.papers.get(src.doi))
-                    request = ChatRequest(
-                        system=self.prompt.system,
-                        context=passage_block(src.text or ""),
-                        instruction=self.prompt.render(language=LANGUAGE_NAMES.get(lang, lang), **meta),
-                        schema=self.prompt.schema,
-                        schema_name=self.prompt.schema_name,
-                        max_tokens=self.max_tokens or output_budget(src.text or "", 3.0),
-                    )
+                    instruction = self.prompt.render(language=LANGUAGE_NAMES.get(lang, lang), **meta)
+                    budget = self.max_tokens or output_budget(src.text or "", 3.0)
+                    request = passage_request(self.prompt, src, instruction, budget)
                     tasks.append(Task(request, [src], 0, {"lang": lang}, int(len(src.text or "") / 3)))
                 continue
             by_paper: dict[str, list[Record]] = {}
