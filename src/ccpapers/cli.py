@@ -1,8 +1,8 @@
 """Thin dispatch: ``ccpapers crawl | parse | build | publish | bench | demo``.
 
 Each command lives in ``ccpapers.<stage>.command`` with ``configure(parser)`` (adds its
-arguments; must import nothing heavy) and ``main(args) -> int``. A stage whose module is
-not there yet answers "not implemented yet" and exits 2.
+arguments; must import nothing heavy: ``--help`` imports every command module) and
+``main(args) -> int``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import argparse
 import importlib
 import logging
 import sys
-from types import ModuleType
 
 from ccpapers import __version__
 
@@ -58,15 +57,6 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _load(module: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None
-        raise
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ccpapers",
@@ -80,13 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, short, long) in COMMANDS.items():
-        module = _load(module_name)
-        if module is None:
-            short = f"{short} (not implemented yet)"
+        module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=short, description=long)
         p.set_defaults(_module=module, _name=name)
-        if module is not None:
-            module.configure(p)
+        module.configure(p)
     return parser
 
 
@@ -99,9 +86,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.command:
         parser.print_help()
-        return 2
-    if args._module is None:
-        print(f"ccpapers {args._name}: not implemented yet in ccpapers {__version__}.", file=sys.stderr)
         return 2
     from ccpapers.config import ConfigError
 

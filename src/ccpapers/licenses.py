@@ -10,7 +10,7 @@ Public API:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ccpapers.types import TIERS, License, Paper
@@ -258,8 +258,3 @@ class LicensePolicy:
         if not tier_allows(self.tier, lic.tier):
             return False, f"above-policy:{lic.tier}"
         return True, "kept"
-
-
-def licenses_in(records: Iterable[License]) -> list[str]:
-    """Sorted distinct known Hub ids of some licences."""
-    return sorted({lic.hub_id for lic in records if lic.known})

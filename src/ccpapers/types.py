@@ -10,7 +10,7 @@ import dataclasses
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeVar, get_args, get_origin, get_type_hints
+from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 SectionKind = Literal["abstract", "introduction", "results", "discussion", "conclusion", "methods", "other"]
 SECTION_KINDS: tuple[str, ...] = get_args(SectionKind)
@@ -183,5 +183,3 @@ class Record(Serializable):
     modified: bool = False
     modification_note: str | None = None
     flags: list[str] = field(default_factory=list)
-
-    TEXT_FIELDS: ClassVar[tuple[str, ...]] = ("text", "question", "answer")
