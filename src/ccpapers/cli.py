@@ -11,6 +11,7 @@ import argparse
 import importlib
 import logging
 import sys
+import traceback
 
 from ccpapers import __version__
 
@@ -87,13 +88,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    from ccpapers.config import ConfigError
+    from ccpapers.errors import CcpapersError
 
     try:
         return int(args._module.main(args) or 0)
-    except ConfigError as exc:
+    except CcpapersError as exc:
+        if args.verbose:
+            traceback.print_exc()
         print(f"ccpapers {args._name}: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     except KeyboardInterrupt:
         print(
             f"\nccpapers {args._name}: interrupted; finished work is saved, re-run to resume.",

@@ -19,6 +19,8 @@ from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 import yaml
 
+from ccpapers.errors import CcpapersError
+
 C = TypeVar("C")
 
 DEFAULT_WORK = Path("ccpapers-work")
@@ -37,7 +39,7 @@ class CommonConfig:
     work: Path = opt(DEFAULT_WORK, "work directory holding every stage's outputs")
 
 
-class ConfigError(ValueError):
+class ConfigError(CcpapersError, ValueError):
     """A config value that cannot be used; the message names the key and what to do."""
 
 

@@ -14,12 +14,11 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from ccpapers.errors import CcpapersError
 
-class UnknownNameError(KeyError):
+
+class UnknownNameError(CcpapersError, KeyError):
     """Raised for a name no implementation is registered under."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
 
 
 class Registry:
