@@ -49,23 +49,29 @@ def score_questions(
     n_shots: int = 0,
 ) -> list[dict[str, Any]]:
     """One row per question: id, prediction, score (0..1) and scorer name, in input order."""
+    from ccpapers.bench.distributed import generation_view, is_fsdp, launch_device
     from ccpapers.bench.generation import answer_questions
     from ccpapers.bench.mcq import choose
     from ccpapers.bench.models import merged_lora
 
     open_q = [q for q in questions if not q.is_mcq]
     mcq_q = [q for q in questions if q.is_mcq]
-    # FSDP ranks hold shards: they must step through generate() together. Adapters are not
-    # merged into FSDP's flattened weights, and the forward runs under the launch's autocast
-    # (FSDP-managed weights and the activations feeding them may differ in dtype).
-    fsdp = accelerator is not None and accelerator.distributed_type.name == "FSDP"
+    # FSDP ranks hold shards: they step through generate() together (synced_gpus), through the
+    # root's inner module with the root's own weights gathered. Adapters are not merged into
+    # FSDP's flattened weights, and the forward runs under the launch's autocast (FSDP-managed
+    # weights and the activations feeding them may differ in dtype). Inputs are built on the
+    # launch's device: collectives (NCCL) take only tensors on it.
+    fsdp = is_fsdp(accelerator)
     synced = fsdp and accelerator.num_processes > 1
     precision = accelerator.autocast if fsdp else nullcontext
+    device = launch_device(accelerator, model)
     rows: dict[str, dict[str, Any]] = {}
     if open_q:
         mine, total = _shard(open_q, accelerator)
-        with merged_lora(model, cfg.merge_for_eval and not fsdp), precision():
-            answers = answer_questions(model, tokenizer, mine, cfg, synced_gpus=synced) if mine else []
+        with merged_lora(model, cfg.merge_for_eval and not fsdp), precision(), generation_view(model) as m:
+            answers = (
+                answer_questions(m, tokenizer, mine, cfg, synced_gpus=synced, device=device) if mine else []
+            )
         pairs = _gather(list(zip([q.id for q in mine], answers, strict=True)), total, accelerator)
         by_id = dict(pairs)
         for q in open_q:
@@ -81,8 +87,8 @@ def score_questions(
             }
     if mcq_q:
         mine, total = _shard(mcq_q, accelerator)
-        with precision():
-            res = choose(model, tokenizer, mine, shots, n_shots, cfg.mcq_batch_size) if mine else []
+        with precision(), generation_view(model) as m:
+            res = choose(m, tokenizer, mine, shots, n_shots, cfg.mcq_batch_size, device) if mine else []
         got = _gather([(q.id, r) for q, r in zip(mine, res, strict=True)], total, accelerator)
         by_id = dict(got)
         for q in mcq_q:

@@ -40,8 +40,10 @@ def generate_batched(
     max_new_tokens: int,
     batch_size: int,
     synced_gpus: bool = False,
+    device: Any = None,
 ) -> list[str]:
-    """Greedy continuations of ``prompts`` (token id lists), in input order.
+    """Greedy continuations of ``prompts`` (token id lists), in input order, computed on
+    ``device`` (the launch's; default: the device of the model's parameters).
 
     Prompts are sorted by length so each batch pads little; padding is on the left."""
     import torch
@@ -49,7 +51,7 @@ def generate_batched(
     from ccpapers.bench.fastgen import generation_ready
 
     pad = tokenizer.pad_token_id
-    device = next(model.parameters()).device
+    device = device if device is not None else next(model.parameters()).device
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     out: list[str] = [""] * len(prompts)
     was_training = model.training
@@ -85,8 +87,15 @@ def generate_batched(
 
 
 def answer_questions(
-    model: Any, tokenizer: Any, questions: list[Question], cfg: BenchConfig, synced_gpus: bool = False
+    model: Any,
+    tokenizer: Any,
+    questions: list[Question],
+    cfg: BenchConfig,
+    synced_gpus: bool = False,
+    device: Any = None,
 ) -> list[str]:
     prompts = [prompt_ids(tokenizer, q.question, cfg) for q in questions]
-    raw = generate_batched(model, tokenizer, prompts, cfg.max_new_tokens, cfg.gen_batch_size, synced_gpus)
+    raw = generate_batched(
+        model, tokenizer, prompts, cfg.max_new_tokens, cfg.gen_batch_size, synced_gpus, device
+    )
     return [clean_answer(t, cfg) for t in raw]

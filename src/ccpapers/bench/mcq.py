@@ -57,11 +57,13 @@ def _right_padded_logits(model: Any, seqs: list[list[int]], device: Any) -> Any:
         return model(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False).logits
 
 
-def loglik(model: Any, requests: list[tuple[list[int], list[int]]], batch_size: int = 16) -> list[float]:
+def loglik(
+    model: Any, requests: list[tuple[list[int], list[int]]], batch_size: int = 16, device: Any = None
+) -> list[float]:
     """Sum of log-probabilities of each continuation given its context (right-padded batches)."""
     import torch
 
-    device = next(model.parameters()).device
+    device = device if device is not None else next(model.parameters()).device
     out = [0.0] * len(requests)
     order = sorted(range(len(requests)), key=lambda i: -len(requests[i][0]) - len(requests[i][1]))
     was_training = model.training
@@ -90,8 +92,10 @@ def choose(
     shots: dict[str, list[Question]] | None = None,
     n_shots: int = 0,
     batch_size: int = 16,
+    device: Any = None,
 ) -> list[dict[str, Any]]:
-    """For each question: option log-likelihoods and the chosen index (argmax)."""
+    """For each question: option log-likelihoods and the chosen index (argmax); inputs on
+    ``device`` (the launch's; default: the device of the model's parameters)."""
     requests: list[tuple[list[int], list[int]]] = []
     spans: list[tuple[int, int]] = []
     for q in questions:
@@ -107,10 +111,10 @@ def choose(
     if single:  # one forward per question scores every option
         ctx_only = [(requests[a][0][:-1], [requests[a][0][-1]]) for a, _ in spans]
         scores = _next_token_scores(
-            model, ctx_only, [[requests[k][1][0] for k in range(a, b)] for a, b in spans], batch_size
+            model, ctx_only, [[requests[k][1][0] for k in range(a, b)] for a, b in spans], batch_size, device
         )
     else:
-        flat = loglik(model, requests, batch_size)
+        flat = loglik(model, requests, batch_size, device)
         scores = [flat[a:b] for a, b in spans]
     results = []
     for q, sc in zip(questions, scores, strict=True):
@@ -120,11 +124,15 @@ def choose(
 
 
 def _next_token_scores(
-    model: Any, ctx: list[tuple[list[int], list[int]]], options: list[list[int]], batch_size: int
+    model: Any,
+    ctx: list[tuple[list[int], list[int]]],
+    options: list[list[int]],
+    batch_size: int,
+    device: Any = None,
 ) -> list[list[float]]:
     import torch
 
-    device = next(model.parameters()).device
+    device = device if device is not None else next(model.parameters()).device
     out: list[list[float]] = [[] for _ in ctx]
     order = sorted(range(len(ctx)), key=lambda i: -len(ctx[i][0]))
     was_training = model.training

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -137,10 +136,9 @@ def add_lora(model: Any, cfg: BenchConfig) -> Any:
         bias="none",
         task_type="CAUSAL_LM",
     )
-    # FSDP flattens each wrapped block into one buffer of one dtype: under ``accelerate launch``
-    # with FSDP keep the adapters in the base dtype instead of peft's float32 (the default).
-    fsdp = os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true"
-    return get_peft_model(model, lcfg, autocast_adapter_dtype=not fsdp)
+    # adapters in float32 on a 16-bit base (peft's default): float32 master weights. Under FSDP
+    # each adapter is its own FSDP unit (ccpapers.bench.distributed), so no flat buffer mixes dtypes.
+    return get_peft_model(model, lcfg)
 
 
 def is_peft(model: Any) -> bool:

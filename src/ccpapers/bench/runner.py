@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from ccpapers.bench.results import (
     trainable_checksum,
 )
 from ccpapers.bench.suites.base import Suite
-from ccpapers.config import config_to_dict, write_resolved_config
+from ccpapers.config import ConfigError, config_to_dict, write_resolved_config
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,15 @@ def make_accelerator() -> Any:
     import torch
     from accelerate import Accelerator
 
-    return Accelerator(cpu=not torch.cuda.is_available())
+    try:
+        return Accelerator(cpu=not torch.cuda.is_available())
+    except RuntimeError as exc:
+        if "no available devices" not in str(exc):
+            raise
+        raise ConfigError(
+            "the accelerate config asks for FSDP, which needs GPUs (no CUDA device here): launch with "
+            "train/accelerate/cpu-2proc.yaml on CPU, or without accelerate launch"
+        ) from exc
 
 
 def _judge_rows(cfg: BenchConfig, questions: list, rows: list[dict[str, Any]]) -> None:
@@ -96,6 +105,8 @@ def _tiny_texts(suite: Suite) -> list[str]:
 def _baseline(
     lm: Any, questions: list, mmlu: Suite | None, cfg: BenchConfig, acc: Any, cache: Path
 ) -> dict[str, Any]:
+    """The base model's answers (``lm.model``: under FSDP already wrapped, with fresh zero-effect
+    LoRA adapters when LoRA trains), cached by content."""
     key_data = {
         "model": lm.info,
         "prompt": [cfg.prompt, cfg.prompt_template, cfg.system_prompt],
@@ -138,6 +149,13 @@ def run_bench(
     it may raise to stop the run, the base model is restored all the same)."""
     from accelerate.utils import set_seed
 
+    from ccpapers.bench.distributed import (
+        is_fsdp,
+        precision_record,
+        prepare_sharded,
+        reset_between_seeds,
+        snapshot_shards,
+    )
     from ccpapers.bench.models import is_peft, load_model, trainable_model
     from ccpapers.bench.packing import load_irrelevant, pack, select_texts, tokenize_texts
     from ccpapers.bench.training import train
@@ -170,9 +188,16 @@ def run_bench(
 
         log.warning(TINY_WARNING)
     t_load = time.perf_counter()
-    # under FSDP, accelerator.prepare shards and places the model; elsewhere load it on the device
-    device = None if acc.distributed_type.name == "FSDP" else acc.device
+    # under FSDP the model is loaded unplaced and used only once FSDP has wrapped it (placed on
+    # the launch device, sharded); elsewhere it is loaded onto the device
+    fsdp = is_fsdp(acc)
+    if fsdp and resident is not None:
+        raise ConfigError("a resident model (sweeps) cannot be used under FSDP: run one sweep worker per GPU")
+    device = None if fsdp else acc.device
     lm = resident or load_model(cfg, _tiny_texts(suite) if cfg.tiny else None, device=device)
+    pending = [s for s in cfg.seeds if not (out_dir / f"seed-{s}.json").is_file()]
+    sharded = prepare_sharded(lm, cfg, acc, pending[0] if pending else cfg.seeds[0]) if fsdp else None
+    snapshot = snapshot_shards(sharded) if fsdp and cfg.method == "full" and len(pending) > 1 else None
     load_s = time.perf_counter() - t_load
     events(
         "config",
@@ -194,6 +219,7 @@ def run_bench(
     base_mmlu = mean([r["score"] for r in base["mmlu"]]) if mmlu else None
 
     seed_results: list[dict[str, Any]] = []
+    trained_before = False
     for seed in cfg.seeds:
         seed_file = out_dir / f"seed-{seed}.json"
         if seed_file.is_file():
@@ -202,8 +228,6 @@ def run_bench(
         set_seed(seed)
         texts = select_texts(suite, cfg.texts_per_fact, cfg.variants, cfg.n_irrelevant, pool, seed)
         if not texts and cfg.epochs:
-            from ccpapers.config import ConfigError
-
             raise ConfigError(f"suite {cfg.suite!r} gives no training texts with this config")
         packed = (
             pack(
@@ -215,7 +239,11 @@ def run_bench(
             else None
         )
         train_now = bool(cfg.epochs and packed)
-        with trainable_model(lm, cfg, train_now) as model:
+        if sharded is not None and trained_before:
+            reset_between_seeds(sharded, cfg, seed, snapshot)
+        trained_before = trained_before or train_now
+        ctx = nullcontext(sharded) if sharded is not None else trainable_model(lm, cfg, train_now)
+        with ctx as model:
             dev_q = [q for q in questions if q.split == "dev"] or (questions if cfg.eval_each_epoch else [])
 
             def on_epoch(epoch: int, m: Any, seed: int = seed, dev_q: list = dev_q) -> float | None:
@@ -256,6 +284,7 @@ def run_bench(
                     lambda rec, seed=seed: events("loss", seed=seed, **rec),
                 )
             model = hist.pop("model")
+            precision = precision_record(model, acc) if train_now else None
             checksums = gather_all(acc, trainable_checksum(model)) if train_now else []
             if cfg.save_adapter and train_now and is_peft(model) and main:
                 # the vocabulary is unchanged: do not write a copy of the base lm_head/embeddings
@@ -303,6 +332,7 @@ def run_bench(
                 "gain_items_ci": paired_bootstrap(test, test_base, seed=seed),
                 "data_hash": hashlib.sha256("\x00".join(t.text for t in texts).encode()).hexdigest()[:16],
                 "trainable_checksums": checksums,
+                "precision": precision,
                 "judge": mean([r["judge_rating"] for r in rows if r.get("judge_rating") is not None])
                 if cfg.judge
                 else None,

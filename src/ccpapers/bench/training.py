@@ -80,9 +80,12 @@ def train(
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
     accelerator.gradient_accumulation_steps = cfg.grad_accum  # else accumulate() steps every micro-batch
     from ccpapers.bench.compiled import compile_for_training
+    from ccpapers.bench.distributed import compute_dtype, is_fsdp
 
     forward, uncompile = compile_for_training(model, bool(cfg.compile))  # regional: one block graph
-    dtype = next(p for p in accelerator.unwrap_model(model).parameters()).dtype
+    dtype = compute_dtype(accelerator.unwrap_model(model), accelerator)  # dense masks match activations
+    # under FSDP the wrapped model is what evaluates (its inner module holds sharded weights)
+    trained = model if is_fsdp(accelerator) else None
     k = 4 if cfg.method == "lora" else 6
     peak = peak_flops(accelerator.device)
     losses: list[dict[str, Any]] = []
@@ -130,7 +133,7 @@ def train(
         rec = {"epoch": epoch, "loss": ep_loss / max(1, ep_n), "steps": step, "seconds": ep_s}
         rec["tokens"] = (tokens - ep_tok0) * accelerator.num_processes
         if on_epoch_end is not None:
-            dev = on_epoch_end(epoch, accelerator.unwrap_model(model))
+            dev = on_epoch_end(epoch, trained or accelerator.unwrap_model(model))
             rec["dev_score"] = dev
             if dev is not None and cfg.early_stopping:
                 if dev > best:
@@ -159,6 +162,14 @@ def train(
         if peak and matmul_params
         else None,
     }
-    if accelerator.device.type == "cuda":
-        result["peak_memory_gib"] = torch.cuda.max_memory_allocated() / 2**30
-    return result | {"model": accelerator.unwrap_model(model)}
+    peak_gib = torch.cuda.max_memory_allocated() / 2**30 if accelerator.device.type == "cuda" else None
+    if peak_gib is not None:
+        result["peak_memory_gib"] = peak_gib
+    result["tokens_per_second_per_process"] = tps / accelerator.num_processes
+    if accelerator.num_processes > 1:
+        from ccpapers.bench.results import gather_all
+
+        result["peak_memory_gib_per_process"] = gather_all(accelerator, peak_gib)
+    else:
+        result["peak_memory_gib_per_process"] = [peak_gib]
+    return result | {"model": trained or accelerator.unwrap_model(model)}
