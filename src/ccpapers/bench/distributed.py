@@ -42,6 +42,17 @@ def launch_device(accelerator: Any, model: Any = None) -> Any:
     return next(model.parameters()).device
 
 
+def sum_over_processes(accelerator: Any, values: list[float]) -> list[float]:
+    """Each of ``values`` summed over every process (one all-reduce of a float64 tensor on the
+    launch's device)."""
+    if accelerator is None or accelerator.num_processes == 1:
+        return [float(v) for v in values]
+    import torch
+
+    t = torch.tensor([float(v) for v in values], dtype=torch.float64, device=launch_device(accelerator))
+    return [float(x) for x in accelerator.reduce(t, reduction="sum").tolist()]
+
+
 def _fsdp_class() -> Any:
     from torch.distributed.fsdp import FullyShardedDataParallel
 
@@ -57,13 +68,16 @@ def fsdp_units(model: Any) -> list[Any]:
 
 def compute_dtype(model: Any, accelerator: Any = None) -> Any:
     """The dtype activations have in the forward pass (dense attention masks must match it):
-    the launch's mixed precision where one is set, else the dtype of the first parameter."""
+    the launch's mixed precision where one is set, else the autocast ``bench.compiled`` adds
+    (float32 weights training on a 16-bit model), else the dtype of the first parameter."""
     import torch
+
+    from ccpapers.bench.compiled import autocast_dtype
 
     mp = getattr(accelerator, "mixed_precision", "no") if accelerator is not None else "no"
     if mp in ("bf16", "fp16"):
         return torch.bfloat16 if mp == "bf16" else torch.float16
-    return next(model.parameters()).dtype
+    return autocast_dtype(model) or next(model.parameters()).dtype
 
 
 def master_dtypes(model: Any) -> list[str]:

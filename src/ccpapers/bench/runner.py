@@ -145,11 +145,13 @@ def run_bench(
 
     ``resident``: an already loaded :class:`~ccpapers.bench.models.LoadedModel` to reuse
     (sweeps keep the base in memory; LoRA is removed and full fine-tuning restored after).
+    Under FSDP it is used unplaced and sharded in place, so it serves this one run only.
     ``epoch_hook(epoch, dev_score)``: called after each per-epoch evaluation (sweep pruning;
     it may raise to stop the run, the base model is restored all the same)."""
     from accelerate.utils import set_seed
 
     from ccpapers.bench.distributed import (
+        fsdp_units,
         is_fsdp,
         precision_record,
         prepare_sharded,
@@ -191,8 +193,11 @@ def run_bench(
     # under FSDP the model is loaded unplaced and used only once FSDP has wrapped it (placed on
     # the launch device, sharded); elsewhere it is loaded onto the device
     fsdp = is_fsdp(acc)
-    if fsdp and resident is not None:
-        raise ConfigError("a resident model (sweeps) cannot be used under FSDP: run one sweep worker per GPU")
+    if fsdp and resident is not None and fsdp_units(resident.model):
+        raise ConfigError(
+            "under FSDP a model serves one run (it is sharded in place): run sweeps one worker per GPU, "
+            "without accelerate launch"
+        )
     device = None if fsdp else acc.device
     lm = resident or load_model(cfg, _tiny_texts(suite) if cfg.tiny else None, device=device)
     pending = [s for s in cfg.seeds if not (out_dir / f"seed-{s}.json").is_file()]

@@ -80,7 +80,7 @@ def train(
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
     accelerator.gradient_accumulation_steps = cfg.grad_accum  # else accumulate() steps every micro-batch
     from ccpapers.bench.compiled import compile_for_training
-    from ccpapers.bench.distributed import compute_dtype, is_fsdp
+    from ccpapers.bench.distributed import compute_dtype, is_fsdp, sum_over_processes
 
     forward, uncompile = compile_for_training(model, bool(cfg.compile))  # regional: one block graph
     dtype = compute_dtype(accelerator.unwrap_model(model), accelerator)  # dense masks match activations
@@ -90,7 +90,7 @@ def train(
     peak = peak_flops(accelerator.device)
     losses: list[dict[str, Any]] = []
     epochs: list[dict[str, Any]] = []
-    step, tokens, train_time = 0, 0, 0.0
+    step, tokens, tokens_all, train_time = 0, 0, 0, 0.0
     best, since_best, stopped = -math.inf, 0, ""
     model.train()
     for epoch in range(1, cfg.epochs + 1):
@@ -130,8 +130,11 @@ def train(
             torch.cuda.synchronize()
         ep_s = time.perf_counter() - t0
         train_time += ep_s
-        rec = {"epoch": epoch, "loss": ep_loss / max(1, ep_n), "steps": step, "seconds": ep_s}
-        rec["tokens"] = (tokens - ep_tok0) * accelerator.num_processes
+        # over every process: each rank trains on its own rows (their lengths and losses differ)
+        loss_sum, n_sum, tok_sum = sum_over_processes(accelerator, [ep_loss, ep_n, tokens - ep_tok0])
+        rec = {"epoch": epoch, "loss": loss_sum / max(1.0, n_sum), "steps": step, "seconds": ep_s}
+        rec["tokens"] = int(tok_sum)
+        tokens_all += rec["tokens"]
         if on_epoch_end is not None:
             dev = on_epoch_end(epoch, trained or accelerator.unwrap_model(model))
             rec["dev_score"] = dev
@@ -147,7 +150,6 @@ def train(
         if stopped:
             break
     uncompile()
-    tokens_all = tokens * accelerator.num_processes
     tps = tokens_all / train_time if train_time else 0.0
     result: dict[str, Any] = {
         "losses": losses,

@@ -91,8 +91,9 @@ def _placement_problem(module, device):
 
     units = [m for m in module.modules() if isinstance(m, FSDP)]
     if units:
-        bad = [u for u in units if not _same(u.compute_device, device)]
-        return f"FSDP units computing on {bad[0].compute_device}" if bad else None
+        devs = [d for d in (getattr(u, "compute_device", None) for u in units) if d is not None]
+        bad = [d for d in devs if not _same(d, device)]
+        return f"FSDP units computing on {bad[0]}" if bad else None
     if any(getattr(m, "_ccp_launch_placed", False) for m in module.modules()):
         return None
     if isinstance(module, FSDP) or getattr(module, "_fsdp_wrapped_module", None) is not None:
