@@ -195,7 +195,8 @@ class Check:
 
     def phase_7b(self) -> dict[str, Any]:
         t = self.budget(self.a.bench_timeout)
-        extra = ["--epochs", "2", "--grad-accum", "2", "--max-new-tokens", "32"]
+        # 1 row per GPU per step: the global batch of the one-GPU figure (seq 2048, grad_accum 2)
+        extra = ["--epochs", "2", "--grad-accum", "1", "--max-new-tokens", "32"]
         r = self.bench(self.shape("7b"), "full", 2, t, "7b-full-fsdp2", extra)
         ref = self.a.ref_7b_full_tps
         if ref and r.get("steady_tokens_per_second_per_gpu"):
@@ -233,7 +234,7 @@ class Check:
                 f"parameters are {need:.0f} GiB per GPU sharded over 2, the GPU has {gib or 0:.0f} GiB"
             }
         elif self.left() > 120:
-            ex = ["--epochs", "2", "--grad-accum", "2", "--max-new-tokens", "32"]
+            ex = ["--epochs", "2", "--grad-accum", "1", "--max-new-tokens", "32"]
             res["full_fsdp2"] = self.bench(
                 self.shape("13b"), "full", 2, self.budget(self.a.bench_timeout), "13b-full-fsdp2", ex
             )

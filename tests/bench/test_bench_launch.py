@@ -168,7 +168,15 @@ def test_fsdp_lora_two_cpu_processes(tmp_path):
     r = _launch(
         tmp_path,
         "fsdp-lora.yaml",
-        ["method=lora", "epochs=2", "max_questions=6", "lr=1e-2", "seeds=[0,1]", "lora_preset=attention"]
+        [
+            "method=lora",
+            "epochs=2",
+            "max_questions=6",
+            "lr=1e-2",
+            "seeds=[0,1]",
+            "lora_preset=attention",
+            "grad_accum=2",
+        ]
         + ["--lora-r", "4", "--lora-alpha", "8", "--seq-len", "128", "--max-new-tokens", "6"],
         fsdp_on_cpu=True,
     )

@@ -66,6 +66,9 @@ def train(
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
+    from ccpapers.bench.compiled import compile_for_training
+    from ccpapers.bench.distributed import compute_dtype, is_fsdp, sum_over_processes
+
     ds = TensorDataset(packed.input_ids, packed.position_ids, packed.labels, packed.doc_ids)
     gen = torch.Generator().manual_seed(seed)
     loader = DataLoader(ds, batch_size=cfg.batch_rows, shuffle=True, generator=gen)
@@ -79,9 +82,10 @@ def train(
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(total, int(cfg.warmup_ratio * total)))
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
     accelerator.gradient_accumulation_steps = cfg.grad_accum  # else accumulate() steps every micro-batch
-    from ccpapers.bench.compiled import compile_for_training
-    from ccpapers.bench.distributed import compute_dtype, is_fsdp, sum_over_processes
-
+    if is_fsdp(accelerator):
+        # FSDP's no_sync() would hold full-size unsharded gradients on every GPU between micro-steps:
+        # reduce-scatter each micro-step instead (the shards accumulate)
+        accelerator.gradient_state.plugin_kwargs["sync_each_batch"] = True
     forward, uncompile = compile_for_training(model, bool(cfg.compile))  # regional: one block graph
     dtype = compute_dtype(accelerator.unwrap_model(model), accelerator)  # dense masks match activations
     # under FSDP the wrapped model is what evaluates (its inner module holds sharded weights)
