@@ -3,25 +3,29 @@
 master weights, LoRA on a larger shape, the real model sharded vs on one GPU, and one sweep
 worker per GPU. ``scripts/multigpu_check.sh`` runs it on the GPU machine.
 
-Phases (each writes ``phase-<name>.json`` into ``--out`` as soon as it ends, also when it fails
-or runs out of time; ``multigpu.json`` gathers them, ``multigpu.log`` holds every output):
+Phases, in this order (each writes ``phase-<name>.json`` into ``--out`` as soon as it ends,
+also when it fails or runs out of time; ``multigpu.json`` gathers them, ``multigpu.log`` holds
+every output; the whole run stops at ``--budget`` seconds, 525 by default):
 
-* ``issue``: the issue's commands as a user types them, ``accelerate launch --config_file
+* ``issue``: the issue's command as a user types it, ``accelerate launch --config_file
   train/accelerate/fsdp-full.yaml --num_processes 2 -m ccpapers bench --tiny method=full epochs=2
-  max_questions=10`` and the ``fsdp-lora.yaml`` one, under the collective guard of
-  ``tests/bench/launch_harness`` (every collective's tensors on the launch's GPU);
+  max_questions=10``, under the collective guard of ``tests/bench/launch_harness`` (every
+  collective's tensors on the launch's GPU);
 * ``7b``: random-initialised Llama-2-7b shape, full fine-tuning under FSDP over 2 GPUs (float32
   sharded parameters, bf16 compute), one ``fictional`` run end to end: tokens/s per GPU, peak
   memory per GPU, MFU; scaling efficiency against ``--ref-7b-full-tps`` (the best one-GPU
   configuration that learns, measured elsewhere) when given;
-* ``13b``: Llama-2-13b shape, LoRA under FSDP over 2 GPUs and on one GPU (scaling efficiency);
-  full fine-tuning only where the sharded float32 states fit (else the reason is recorded);
-* ``smollm2``: the real model (``--smollm2`` or ``$SMOLLM2_DIR``: a Hugging Face folder) full
-  fine-tuning with ``ccpapers bench`` on one GPU and under FSDP on two, same seeds and the same
-  global batch; scores per seed and whether they agree within the seed-to-seed spread;
+* ``13b``: Llama-2-13b shape, LoRA under FSDP over 2 GPUs; whether full fine-tuning's sharded
+  float32 states fit (on 80 GB GPUs they do not: the reason is recorded);
+* ``smollm2``: the real model (``--smollm2`` or ``$SMOLLM2_DIR``: a Hugging Face folder), full
+  fine-tuning with ``ccpapers bench`` on one GPU and under FSDP on two, the same seeds and global
+  batch; scores per seed and whether they agree within the seed-to-seed spread;
 * ``sweep``: one sweep worker per GPU (``CUDA_VISIBLE_DEVICES=i``) on one SQLite storage, one
   worker SIGKILLed mid-trial and restarted: N trials finished, none twice, none lost; wall time
-  against one worker.
+  against one worker;
+* ``extras``, as far as time allows: the issue's ``fsdp-lora.yaml`` command, 13b LoRA on one GPU
+  (scaling efficiency), 13b full fine-tuning where it fits (H200), SmolLM2 under FSDP with float32
+  compute (sharding alone against one GPU).
 
 ``--cpu``: the same logic on CPU processes (gloo; FSDP through the test harness), tiny shapes and
 a tiny stand-in for the real model: a dry run of this script (numbers mean nothing).
@@ -46,7 +50,7 @@ HARNESS = ROOT / "tests" / "bench" / "launch_harness"
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 NCCL_SAFETY = {"NCCL_NVLS_ENABLE": "0", "TORCH_SYMM_MEM_DISABLE_MULTICAST": "1", "NVSHMEM_DISABLE_NVLS": "1"}
-PHASES = ("issue", "7b", "smollm2", "sweep", "13b")
+PHASES = ("issue", "7b", "13b", "smollm2", "sweep", "extras")
 
 
 class Check:
@@ -128,32 +132,29 @@ class Check:
     # ------------------------------------------------------------------ phases
 
     def phase_issue(self) -> dict[str, Any]:
-        """The issue's two commands, as typed, with every collective checked."""
-        res: dict[str, Any] = {}
-        for name, config, extra in (
-            ("fsdp_full", "fsdp-full.yaml", ["method=full"]),
-            ("fsdp_lora", "fsdp-lora.yaml", ["method=lora"]),
-        ):
-            t = self.budget(self.a.issue_timeout)
-            if t < 30:
-                res[name] = {"skipped": "out of time"}
-                continue
-            guard = self.work / f"guard-{name}"
-            guard.mkdir(parents=True, exist_ok=True)
-            wk = self.work / f"issue-{name}"
-            args = ["-m", "ccpapers", "bench", "--tiny", *extra, "epochs=2", "max_questions=10"]
-            args += ["--work", str(wk), "--run-name", name] + self.tiny_suite()
-            r = self.run(self.launch(config, args), t, self.env(guard=guard), f"issue {name}")
-            r["collectives"] = _guard_summary(guard)
-            run = wk / "bench" / name
-            if (run / "seed-0.json").is_file():
-                seed = json.loads((run / "seed-0.json").read_text())
-                r["precision"] = seed.get("precision")
-                r["epochs"] = seed.get("epochs")
-                r["peak_memory_gib_per_process"] = seed.get("peak_memory_gib_per_process")
-                r["world_size"] = _config_event(run).get("world_size")
-            res[name] = r
-        return res
+        """The issue's command as typed (fsdp-full.yaml, method=full), every collective checked;
+        the fsdp-lora.yaml one comes in ``extras``."""
+        return {"fsdp_full": self.issue_run("fsdp_full", "fsdp-full.yaml", "method=full")}
+
+    def issue_run(self, name: str, config: str, method: str) -> dict[str, Any]:
+        t = self.budget(self.a.issue_timeout)
+        if t < 30:
+            return {"skipped": "out of time"}
+        guard = self.work / f"guard-{name}"
+        guard.mkdir(parents=True, exist_ok=True)
+        wk = self.work / f"issue-{name}"
+        args = ["-m", "ccpapers", "bench", "--tiny", method, "epochs=2", "max_questions=10"]
+        args += ["--work", str(wk), "--run-name", name] + self.tiny_suite()
+        r = self.run(self.launch(config, args), t, self.env(guard=guard), f"issue {name}")
+        r["collectives"] = _guard_summary(guard)
+        run = wk / "bench" / name
+        if (run / "seed-0.json").is_file():
+            seed = json.loads((run / "seed-0.json").read_text())
+            r["precision"] = seed.get("precision")
+            r["epochs"] = seed.get("epochs")
+            r["peak_memory_gib_per_process"] = seed.get("peak_memory_gib_per_process")
+            r["world_size"] = _config_event(run).get("world_size")
+        return r
 
     def tiny_suite(self) -> list[str]:
         return (
@@ -233,25 +234,20 @@ class Check:
                 "skipped": f"does not fit: float32 master weights, gradients and AdamW states of 13.0 B "
                 f"parameters are {need:.0f} GiB per GPU sharded over 2, the GPU has {gib or 0:.0f} GiB"
             }
-        elif self.left() > 120:
-            ex = ["--epochs", "2", "--grad-accum", "1", "--max-new-tokens", "32"]
-            res["full_fsdp2"] = self.bench(
-                self.shape("13b"), "full", 2, self.budget(self.a.bench_timeout), "13b-full-fsdp2", ex
-            )
         else:
-            res["full_fsdp2"] = {"skipped": "out of time"}
-        self.save("13b", res)  # keep what ran before the one-GPU reference
-        if self.left() > 90:
-            one = self.bench(
-                self.shape("13b"), "lora", 1, self.budget(self.a.bench_timeout), "13b-lora-1gpu", extra
-            )
-            res["lora_1gpu"] = one
-            two = res["lora_fsdp2"].get("steady_tokens_per_second_per_gpu")
-            if two and one.get("steady_tokens_per_second_per_gpu"):
-                res["lora_scaling_efficiency"] = two / one["steady_tokens_per_second_per_gpu"]
-        else:
-            res["lora_1gpu"] = {"skipped": "out of time"}
+            res["full_fsdp2"] = {"pending": "runs in extras if time is left"}
         return res
+
+    def full13b(self) -> dict[str, Any]:
+        ex = ["--epochs", "2", "--grad-accum", "1", "--max-new-tokens", "32"]
+        t = self.budget(self.a.bench_timeout)
+        return self.bench(self.shape("13b"), "full", 2, t, "13b-full-fsdp2", ex)
+
+    def lora13b_one_gpu(self) -> dict[str, Any]:
+        """13b LoRA on one GPU: the reference for the two-GPU run's scaling efficiency."""
+        extra = ["--epochs", "2", "--max-new-tokens", "32"]
+        t = self.budget(self.a.bench_timeout)
+        return self.bench(self.shape("13b"), "lora", 1, t, "13b-lora-1gpu", extra)
 
     def real_model(self) -> str | None:
         if self.a.cpu:
@@ -260,6 +256,8 @@ class Check:
         return d if d and (Path(d) / "config.json").is_file() else None
 
     def phase_smollm2(self) -> dict[str, Any]:
+        """The real model, full fine-tuning: one GPU (grad_accum=2) and FSDP on two (grad_accum=1),
+        the same seeds and global batch; ``extras`` adds FSDP with float32 compute."""
         model = self.real_model()
         if model is None:
             return {"skipped": "no converted SmolLM2 folder: pass --smollm2 DIR or set SMOLLM2_DIR"}
@@ -267,47 +265,75 @@ class Check:
         flags = ["--model", model, *self.tiny_suite()]
         # key=value overrides in one block at the end (the CLI takes them as one positional list)
         common = ["method=full", "dtype=fp32", seeds, *self.a.smollm2_args.split()]
-        res: dict[str, Any] = {"model": model, "args": flags + common}
-        bench = ["-m", "ccpapers", "bench"]
-        one_env = self.env() if self.a.cpu else self.env(CUDA_VISIBLE_DEVICES="0")
-        no_mp = ["--mixed_precision", "no", *bench]
-        runs = {  # the same global batch: 2 rows per optimizer step on both sides
-            "one_gpu": ([sys.executable, *bench], ["grad_accum=2"], one_env),
-            "fsdp2": (self.launch("fsdp-full.yaml", bench), ["grad_accum=1"], self.env()),
-            # float32 compute under FSDP too: isolates sharding from bf16 compute
-            "fsdp2_fp32": (self.launch("fsdp-full.yaml", no_mp), ["grad_accum=1"], self.env()),
-        }
-        extra: list[str] = []
-        for name, (head, batch, env) in runs.items():
-            t = self.budget(self.a.smollm2_timeout)
-            if t < 40 or (name == "fsdp2_fp32" and self.left() < self.a.smollm2_timeout + 350):
-                res[name] = {"skipped": "out of time"}
-                continue
-            wk = self.work / f"smollm2-{name}"
-            cmd = head + ["--work", str(wk), "--run-name", name, *flags, *common, *batch, *extra]
-            r = self.run(cmd, t, env, f"smollm2 {name}")
-            if r["rc"] != 0 and not r["timed_out"] and not extra and self.left() > 150:
-                # regional compile inside FSDP units is the least proven part on GPUs
-                self.log(f"  smollm2 {name} failed; it and the runs after it once more with compile=false")
-                extra = ["compile=false"]
-                first = r
-                shutil.rmtree(wk, ignore_errors=True)
-                t = self.budget(self.a.smollm2_timeout)
-                r = self.run(cmd + extra, t, env, f"smollm2 {name} (eager)")
-                r["first_try_with_compile"] = first
-            r |= _run_record(wk / "bench" / name)
-            res[name] = r
+        res: dict[str, Any] = {"model": model, "args": flags + common, "_flags": flags, "_common": common}
+        for name in ("one_gpu", "fsdp2"):
+            res[name] = self.smollm2_run(res, name)
             self.save("smollm2", res)
-        if extra:
+        return _compare_all(res)
+
+    def smollm2_run(self, res: dict[str, Any], name: str) -> dict[str, Any]:
+        bench = ["-m", "ccpapers", "bench"]
+        head, batch, env = {
+            "one_gpu": (
+                [sys.executable, *bench],
+                ["grad_accum=2"],
+                self.env() if self.a.cpu else self.env(CUDA_VISIBLE_DEVICES="0"),
+            ),
+            "fsdp2": (self.launch("fsdp-full.yaml", bench), ["grad_accum=1"], self.env()),
+            # float32 compute under FSDP too: separates the effect of sharding from bf16 compute
+            "fsdp2_fp32": (
+                self.launch("fsdp-full.yaml", ["--mixed_precision", "no", *bench]),
+                ["grad_accum=1"],
+                self.env(),
+            ),
+        }[name]
+        t = self.budget(self.a.smollm2_timeout)
+        if t < 40:
+            return {"skipped": "out of time"}
+        extra = res.setdefault("_extra", [])
+        wk = self.work / f"smollm2-{name}"
+        cmd = head + ["--work", str(wk), "--run-name", name, *res["_flags"], *res["_common"], *batch]
+        r = self.run(cmd + extra, t, env, f"smollm2 {name}")
+        if r["rc"] != 0 and not r["timed_out"] and not extra and self.left() > 150:
+            # regional compile inside FSDP units is the least proven part on GPUs
+            self.log(f"  smollm2 {name} failed; it and the runs after it once more with compile=false")
+            extra.append("compile=false")
             res["note"] = (
-                "compile=false from the first run that failed with compile on (see first_try_with_compile)"
+                "compile=false from the first run that failed with compile on (first_try_with_compile)"
             )
-        a = res.get("one_gpu", {})
-        for name in ("fsdp2", "fsdp2_fp32"):
-            b = res.get(name, {})
-            if a.get("scores") and b.get("scores"):
-                res[f"comparison_{name}"] = _compare(a["scores"], b["scores"])
-        return res
+            first = r
+            shutil.rmtree(wk, ignore_errors=True)
+            r = self.run(cmd + extra, self.budget(self.a.smollm2_timeout), env, f"smollm2 {name} (eager)")
+            r["first_try_with_compile"] = first
+        return r | _run_record(wk / "bench" / name)
+
+    def phase_extras(self) -> dict[str, Any]:
+        """What fits in the time left, each into its phase's file: the fsdp-lora.yaml command of
+        the issue, 13b LoRA on one GPU (scaling efficiency), 13b full fine-tuning where it fits,
+        SmolLM2 under FSDP in float32 compute."""
+        done: dict[str, Any] = {}
+        P = self.results["phases"]  # noqa: N806
+        if "issue" in P and self.left() > 70:
+            P["issue"]["fsdp_lora"] = self.issue_run("fsdp_lora", "fsdp-lora.yaml", "method=lora")
+            self.save("issue", P["issue"])
+            done["issue.fsdp_lora"] = P["issue"]["fsdp_lora"].get("rc")
+        if "13b" in P and P["13b"].get("lora_fsdp2", {}).get("rc") == 0 and self.left() > 120:
+            one = self.lora13b_one_gpu()
+            P["13b"]["lora_1gpu"] = one
+            two = P["13b"]["lora_fsdp2"].get("steady_tokens_per_second_per_gpu")
+            if two and one.get("steady_tokens_per_second_per_gpu"):
+                P["13b"]["lora_scaling_efficiency"] = two / one["steady_tokens_per_second_per_gpu"]
+            self.save("13b", P["13b"])
+            done["13b.lora_1gpu"] = one.get("rc")
+        if P.get("13b", {}).get("full_fsdp2", {}).get("pending") and self.left() > 170:
+            P["13b"]["full_fsdp2"] = self.full13b()
+            self.save("13b", P["13b"])
+            done["13b.full_fsdp2"] = P["13b"]["full_fsdp2"].get("rc")
+        if "_flags" in P.get("smollm2", {}) and self.left() > 90:
+            P["smollm2"]["fsdp2_fp32"] = self.smollm2_run(P["smollm2"], "fsdp2_fp32")
+            self.save("smollm2", _compare_all(P["smollm2"]))
+            done["smollm2.fsdp2_fp32"] = P["smollm2"]["fsdp2_fp32"].get("rc")
+        return done
 
     def phase_sweep(self) -> dict[str, Any]:
         from sweep_check import sweep_phase
@@ -448,6 +474,15 @@ def _compare(one: dict[str, float], two: dict[str, float]) -> dict[str, Any]:
     }
 
 
+def _compare_all(res: dict[str, Any]) -> dict[str, Any]:
+    a = res.get("one_gpu", {})
+    for name in ("fsdp2", "fsdp2_fp32"):
+        b = res.get(name, {})
+        if a.get("scores") and b.get("scores"):
+            res[f"comparison_{name}"] = _compare(a["scores"], b["scores"])
+    return res
+
+
 def _tiny_standin(folder: Path) -> Path:
     """A tiny random Llama saved as a Hugging Face folder: the CPU dry run's real model."""
     if (folder / "config.json").is_file():
@@ -483,7 +518,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--smollm2-args", default="lr=1e-4 epochs=10", help="bench key=value settings for the SmolLM2 runs"
     )
     p.add_argument("--ref-7b-full-tps", type=float, default=0.0, help="one-GPU tokens/s to compare 7b with")
-    p.add_argument("--sweep-trials", type=int, default=0, help="trials per sweep study (default 6; --cpu 3)")
+    p.add_argument("--sweep-trials", type=int, default=0, help="trials per sweep study (default 4; --cpu 3)")
     a = p.parse_args(argv)
     a.phases = [x for x in a.phases.split(",") if x]
     bad = [x for x in a.phases if x not in PHASES]
@@ -492,7 +527,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     a.t0 = a.t0 or time.time()
     a.budget = a.budget or (2400.0 if a.cpu else 525.0)
     a.work = a.work or "/tmp/ccpapers-multigpu"
-    a.sweep_trials = a.sweep_trials or (3 if a.cpu else 6)
+    a.sweep_trials = a.sweep_trials or (3 if a.cpu else 4)
     a.issue_timeout = 300.0 if a.cpu else 75.0
     a.bench_timeout = 400.0 if a.cpu else 170.0
     a.smollm2_timeout = 400.0 if a.cpu else 90.0

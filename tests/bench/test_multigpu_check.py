@@ -38,6 +38,7 @@ def test_unknown_phase_is_refused():
         parse(["--phases", "7b,70b"])
     a = parse(["--phases", "sweep,7b", "--out", "x"])
     assert a.phases == ["sweep", "7b"] and a.budget == 525.0
+    assert parse(["--out", "x"]).phases == ["issue", "7b", "13b", "smollm2", "sweep", "extras"]
 
 
 @pytest.mark.slow
@@ -74,4 +75,8 @@ def test_dry_run_of_every_phase_on_cpu(tmp_path):
     assert sw["one_worker"]["ok"] and sw["two_workers"]["ok"], sw
     assert sw["two_workers"]["kill"] == "done" and sw["two_workers"]["killed_trial"]["retry_same_params"]
     b = R["13b"]
-    assert b["lora_fsdp2"]["rc"] == 0 and b["lora_1gpu"]["rc"] == 0 and b["lora_fsdp2"]["world_size"] == 2
+    assert b["lora_fsdp2"]["rc"] == 0 and b["lora_fsdp2"]["world_size"] == 2
+    # extras (the CPU budget leaves time for all of them)
+    assert b["lora_1gpu"]["rc"] == 0 and b["lora_1gpu"]["world_size"] == 1 and b["full_fsdp2"]["rc"] == 0
+    assert s["fsdp2_fp32"]["rc"] == 0 and s["fsdp2_fp32"]["precision"]["compute_dtype"] == "float32"
+    assert R["extras"]["issue.fsdp_lora"] == 0
