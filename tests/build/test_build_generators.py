@@ -96,3 +96,25 @@ def test_assign_positions_balances_every_option_count() -> None:
         counts = Counter(r.answer_index for r in group)
         assert set(counts) == set(range(k)) and max(counts.values()) - min(counts.values()) <= 1
     assert all(r.choices[r.answer_index] == r.answer for r in recs)
+
+
+def test_schemas_bound_list_sizes_and_anthropic_gets_only_what_it_accepts() -> None:
+    from ccpapers.build.backends.anthropic_backend import AnthropicBackend
+    from ccpapers.build.generators.qa import QAGenerator
+
+    paper = make_paper(0)
+    src = text_records(paper, 1.0)[0]
+    qa = QAGenerator(per_passage=4).plan([src], _ctx(paper))[0].request.schema
+    assert qa["properties"]["items"]["minItems"] == 1 and qa["properties"]["items"]["maxItems"] == 4
+    mcq = MCQGenerator(per_passage=2, options=4).plan([src], _ctx(paper))[0].request
+    items = mcq.schema["properties"]["items"]
+    assert (items["minItems"], items["maxItems"]) == (1, 2)
+    distractors = items["items"]["properties"]["distractors"]
+    assert (distractors["minItems"], distractors["maxItems"]) == (3, 3)
+    # the shipped prompt's schema itself is untouched (other generators share it)
+    assert "maxItems" not in MCQGenerator().prompt.schema["properties"]["items"]
+    # Anthropic refuses maxItems and minItems > 1: they move into the description
+    sent = AnthropicBackend(model="claude-sonnet-4-6").payload(mcq)["output_config"]["format"]["schema"]
+    d = sent["properties"]["items"]["items"]["properties"]["distractors"]
+    assert "maxItems" not in d and "minItems" not in d and "maxItems: 3" in d["description"]
+    assert sent["properties"]["items"]["minItems"] == 1

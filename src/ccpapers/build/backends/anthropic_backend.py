@@ -1,5 +1,8 @@
 """Anthropic Messages API with structured output (``output_config`` json_schema).
 
+The schema goes through the SDK's ``transform_schema``: constraints the API refuses
+(``maxItems``, ``minItems`` above 1) move into the description instead of failing the request.
+
 The passage block carries ``cache_control`` so every task on one passage reuses the
 cached prefix (reads cost about 0.1x). No temperature: anthropic 2.x removed it.
 """
@@ -59,14 +62,14 @@ class AnthropicBackend:
             "max_tokens": request.max_tokens,
             "system": request.system,
             "messages": [{"role": "user", "content": content}],
-            "output_config": {"format": {"type": "json_schema", "schema": request.schema}},
+            "output_config": {"format": {"type": "json_schema", "schema": _api_schema(request.schema)}},
         }
 
-    def send(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def send(self, payload: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
         import anthropic
 
         try:
-            message = self.client.messages.create(**payload)
+            message = self.client.messages.create(**payload, **({"timeout": timeout} if timeout else {}))
         except (anthropic.APIStatusError, anthropic.APIConnectionError) as exc:
             raise classify(exc, "anthropic", KEY_ENV) from exc
         return message.model_dump(mode="json")
@@ -107,3 +110,9 @@ class AnthropicBackend:
             else:
                 out[item.custom_id] = f"batch-{result.type}"
         return out
+
+
+def _api_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    from anthropic import transform_schema
+
+    return transform_schema(schema)

@@ -46,17 +46,41 @@ def passage_block(text: str) -> str:
     return f"<passage>\n{text}\n</passage>"
 
 
-def passage_request(prompt: Prompt, src: Record, instruction: str, max_tokens: int) -> ChatRequest:
+def passage_request(
+    prompt: Prompt, src: Record, instruction: str, max_tokens: int, schema: dict[str, Any] | None = None
+) -> ChatRequest:
     """What every LLM generator sends: the passage first (a prefix shared by all of one
     passage's requests, so providers can cache it), then the task's instruction."""
     return ChatRequest(
         system=prompt.system,
         context=passage_block(src.text or ""),
         instruction=instruction,
-        schema=prompt.schema,
+        schema=schema if schema is not None else prompt.schema,
         schema_name=prompt.schema_name,
         max_tokens=max_tokens,
     )
+
+
+def bounded_lists(schema: dict[str, Any], **bounds: tuple[int, int]) -> dict[str, Any]:
+    """A copy of ``schema`` in which each array property named in ``bounds`` (at any depth)
+    carries ``minItems``/``maxItems``: a grammar-constrained server then cannot return one
+    distractor instead of three, or a runaway list that ends only at the token cap."""
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "properties" and isinstance(value, dict):
+            props = {}
+            for name, sub in value.items():
+                sub = bounded_lists(sub, **bounds) if isinstance(sub, dict) else sub
+                if name in bounds and isinstance(sub, dict) and sub.get("type") == "array":
+                    lo, hi = bounds[name]
+                    sub = {**sub, "minItems": lo, "maxItems": hi}
+                props[name] = sub
+            out[key] = props
+        elif isinstance(value, dict):
+            out[key] = bounded_lists(value, **bounds)
+        else:
+            out[key] = value
+    return out
 
 
 def paper_meta(paper: Paper | None) -> dict[str, Any]:

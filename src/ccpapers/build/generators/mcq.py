@@ -13,7 +13,15 @@ from typing import Any
 
 from ccpapers.build.backends.base import Reply
 from ccpapers.build.checks import units
-from ccpapers.build.generators.base import GenContext, Outcome, Task, derived, paper_meta, passage_request
+from ccpapers.build.generators.base import (
+    GenContext,
+    Outcome,
+    Task,
+    bounded_lists,
+    derived,
+    paper_meta,
+    passage_request,
+)
 from ccpapers.build.generators.qa import check_question, json_items, remove_near_duplicates
 from ccpapers.build.prompts_loader import load_prompt
 from ccpapers.types import Record
@@ -88,10 +96,12 @@ class MCQGenerator:
 
     def plan(self, sources: list[Record], ctx: GenContext) -> list[Task]:
         tasks = []
+        k = self.options - 1
+        schema = bounded_lists(self.prompt.schema, items=(1, self.per_passage), distractors=(k, k))
         for src in sources:
             meta = paper_meta(ctx.papers.get(src.doi))
-            instruction = self.prompt.render(n=self.per_passage, k=self.options - 1, **meta)
-            request = passage_request(self.prompt, src, instruction, self.max_tokens)
+            instruction = self.prompt.render(n=self.per_passage, k=k, **meta)
+            request = passage_request(self.prompt, src, instruction, self.max_tokens, schema)
             tasks.append(Task(request, [src], expected_output_tokens=90 * self.per_passage))
         return tasks
 

@@ -11,6 +11,7 @@ from ccpapers.build.generators.base import (
     GenContext,
     Outcome,
     Task,
+    bounded_lists,
     derived,
     paper_meta,
     passage_request,
@@ -95,10 +96,11 @@ class QAGenerator:
 
     def plan(self, sources: list[Record], ctx: GenContext) -> list[Task]:
         tasks = []
+        schema = bounded_lists(self.prompt.schema, items=(1, self.per_passage))
         for src in sources:
             meta = paper_meta(ctx.papers.get(src.doi))
             instruction = self.prompt.render(n=self.per_passage, **meta)
-            request = passage_request(self.prompt, src, instruction, self.max_tokens)
+            request = passage_request(self.prompt, src, instruction, self.max_tokens, schema)
             tasks.append(Task(request, [src], expected_output_tokens=60 * self.per_passage))
         return tasks
 
