@@ -8,9 +8,14 @@ Real ``anthropic``, ``openai`` and ``deepl`` clients are pointed at it (``base_u
 Injectable behaviour: ``latency`` (seconds per request), ``rpm_limit`` (a server-side
 limiter answering 429 + Retry-After), ``fail_429`` (answer the next N model requests with
 429 and ``retry_after``), ``malformed`` (queue of "truncate" / "garbage" chat replies),
-``reject_json_schema`` (400 on ``response_format``), ``translate_hook`` (rewrite DeepL output),
+``formats`` (the ``response_format`` types accepted; others get ``format_refusal``),
+``ignore_format`` (accept ``response_format`` but answer free-form, JSON in a fence), ``slots``
+(requests computed at once; the rest queue, as on a CPU server), ``props`` (llama.cpp's
+``GET /props``), ``translate_hook`` (rewrite DeepL output),
 ``batch_pending_polls`` (batches report in-progress for that many retrievals), ``errors``
 (queue of (status, message) answers), ``auth_fail`` (401/403 for every model request).
+
+:func:`imitate` sets these to what a real server was recorded doing (``SERVERS``).
 
 Replies are computed from the request: the passage between ``<passage>`` tags is turned
 into questions, multiple choice, rewrites or translations depending on the JSON schema
@@ -82,6 +87,18 @@ def default_chat(body_text: str) -> str:
     return json.dumps({"items": []})
 
 
+def _client_gone(h: BaseHTTPRequestHandler) -> bool:
+    """True when the client closed the connection (it timed out and went away)."""
+    import select
+    import socket
+
+    try:
+        readable, _, _ = select.select([h.connection], [], [], 0)
+        return bool(readable) and h.connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
 def _flatten(obj: Any) -> str:
     """Every string in a request body (prompt texts and the schema title), one per line."""
     if isinstance(obj, str):
@@ -101,7 +118,22 @@ class FakeProvider:
         self.fail_429 = 0
         self.retry_after = "1"
         self.malformed: list[str] = []
-        self.reject_json_schema = False
+        self.formats: set[str] | None = None  # None: every response_format type is accepted
+        self.format_refusal: tuple[int, dict[str, Any]] = (
+            400,
+            {
+                "error": {
+                    "message": "response_format json_schema is not supported",
+                    "type": "invalid_request_error",
+                }
+            },
+        )
+        self.ignore_format = False
+        self.slots = 0  # >0: at most this many requests computed at once, the rest wait in line
+        self.props: dict[str, Any] | None = None
+        self.busy = 0.0  # seconds spent computing replies
+        self.abandoned = 0  # replies computed for a client that had already gone (timed out)
+        self.computed = 0  # chat replies computed
         self.translate_hook: Callable[[str, str], str] | None = None
         self.chat: Callable[[str], str] = default_chat
         self.batch_pending_polls = 0
@@ -118,6 +150,8 @@ class FakeProvider:
         self._tokens = self.burst
         self._tokens_at = time.monotonic()
         self._server: ThreadingHTTPServer | None = None
+        self._slot_lock = threading.Lock()
+        self._slot_sem: threading.Semaphore | None = None
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> str:
@@ -217,30 +251,61 @@ class FakeProvider:
                 }
                 self._send(h, 429, {"error": {"type": "rate_limit_error", "message": "slow down"}}, headers)
                 return
-            if self.latency:
-                time.sleep(self.latency)
         try:
+            if model_call and path == "/v1/chat/completions":
+                self._compute_chat(h, raw)
+                return
+            if model_call and self.latency:
+                time.sleep(self.latency)
             self._route(h, method, path, raw)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client was killed mid-request
         except Exception as exc:  # pragma: no cover - a bug in the fake shows up in the test
             self._send(h, 500, {"error": {"message": f"fake provider error: {exc!r}"}})
 
+    def _slot(self) -> threading.Semaphore | None:
+        with self._slot_lock:
+            if self.slots and self._slot_sem is None:
+                self._slot_sem = threading.Semaphore(self.slots)
+            return self._slot_sem
+
+    def _compute_chat(self, h: BaseHTTPRequestHandler, raw: bytes) -> None:
+        """Chat Completions the way a server with ``slots`` compute slots serves them: a request
+        waits for a slot, then takes ``latency`` seconds, and is computed to the end even when
+        its client has stopped waiting (as llama-cpp-python and ``transformers serve`` do)."""
+        body = json.loads(raw)
+        fmt = (body.get("response_format") or {}).get("type")
+        if fmt and self.formats is not None and fmt not in self.formats:
+            with self._lock:
+                self.calls["rejected_schema"] += 1
+            self._send(h, self.format_refusal[0], self.format_refusal[1])
+            return
+        slot = self._slot()
+        if slot is not None:
+            slot.acquire()
+        try:
+            started = time.monotonic()
+            if self.latency:
+                time.sleep(self.latency)
+            self._record("openai", body)
+            reply = self._openai_completion(body)
+            with self._lock:
+                self.busy += time.monotonic() - started
+                self.computed += 1
+                if _client_gone(h):
+                    self.abandoned += 1
+        finally:
+            if slot is not None:
+                slot.release()
+        self._send(h, 200, reply)
+
     def _route(self, h: BaseHTTPRequestHandler, method: str, path: str, raw: bytes) -> None:
         if method == "POST" and path == "/v1/messages":
             body = json.loads(raw)
             self._record("anthropic", body)
             self._send(h, 200, self._anthropic_message(body))
-        elif method == "POST" and path == "/v1/chat/completions":
-            body = json.loads(raw)
-            if self.reject_json_schema and "response_format" in body:
-                with self._lock:
-                    self.calls["rejected_schema"] += 1
-                self._send(h, 400, {"error": {"message": "response_format json_schema is not supported",
-                                              "type": "invalid_request_error"}})  # fmt: skip
-                return
-            self._record("openai", body)
-            self._send(h, 200, self._openai_completion(body))
+        elif method == "GET" and path == "/props" and self.props is not None:
+            self._send(h, 200, self.props)
         elif method == "GET" and path == "/v1/models":
             self._send(h, 200, {"object": "list", "data": [
                 {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models]})  # fmt: skip
@@ -266,6 +331,8 @@ class FakeProvider:
 
     def _reply_text(self, body: dict[str, Any]) -> str:
         text = self.chat(_flatten(body))
+        if self.ignore_format or ("response_format" not in body and "output_config" not in body):
+            text = f"Here is the JSON you asked for:\n```json\n{text}\n```"  # unconstrained model
         with self._lock:
             mode = self.malformed.pop(0) if self.malformed else None
         if mode == "truncate":

@@ -145,14 +145,16 @@ def test_openai_model_defaults_to_the_served_one(
     assert {b["model"] for _, b in openai_env.bodies} == {"my-local-llama"}
 
 
-def test_server_rejecting_json_schema_gets_prompt_only_json(
+def test_server_refusing_every_response_format_gets_prompt_only_json(
     tmp_path: Path, papers_file: Path, spec_file: Path, openai_env: FakeProvider
 ) -> None:
-    openai_env.reject_json_schema = True
+    openai_env.formats = set()  # a 400 naming response_format for json_schema and json_object alike
     report = _build(tmp_path, papers_file, spec_file, concurrency=1)
-    assert openai_env.calls["rejected_schema"] == 1  # learnt once, then prompt-only
+    assert openai_env.calls["rejected_schema"] == 3  # each mode refused once, then prompt-only
     assert report["splits"]["qa"] > 0 and report["splits"]["mcq"] > 0
     assert all("response_format" not in b for kind, b in openai_env.bodies if kind == "openai")
+    assert report["generators"]["qa"]["structured_output"] == "none"
+    assert report["engine"]["retries"] == 0  # switching modes is not retrying
 
 
 def test_explicit_backend_without_key_is_a_clear_error(

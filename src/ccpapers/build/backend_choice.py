@@ -14,6 +14,7 @@ KEY_ENVS = {
     "deepl": ("DEEPL_AUTH_KEY",),
 }
 CHAT_BACKENDS = ("anthropic", "openai", "transformers")
+CLIENT_TIMEOUT = 900.0  # the clients' own limit; the engine passes a fitted one with each request
 
 
 def has_credentials(name: str) -> bool:
@@ -55,11 +56,19 @@ def main_backend_name(flag: str, spec_backend: str, need_key: bool = True) -> tu
 class BackendPool:
     """Creates each backend once: model from --model (main backend) or the spec's ``models``."""
 
-    def __init__(self, main: str, model_flag: str, spec_models: dict[str, str], timeout: float) -> None:
+    def __init__(
+        self,
+        main: str,
+        model_flag: str,
+        spec_models: dict[str, str],
+        timeout: float,
+        state_dir: Any = None,
+    ) -> None:
         self.main = main
         self.model_flag = model_flag
         self.spec_models = spec_models
-        self.timeout = timeout
+        self.timeout = timeout or CLIENT_TIMEOUT  # 0 = fitted per request by the engine
+        self.state_dir = state_dir
         self._made: dict[str, Any] = {}
 
     def get(self, name: str) -> Any:
@@ -69,7 +78,9 @@ class BackendPool:
             if name == "openai" and _compatible_server() and not flagged:
                 # the spec's openai model names an OpenAI model; a local server is asked what it serves
                 model = self.spec_models.get("openai-compatible", "")
-            self._made[name] = BACKENDS.create(name, model=model, timeout=self.timeout)
+            self._made[name] = BACKENDS.create(
+                name, model=model, timeout=self.timeout, state_dir=self.state_dir
+            )
         return self._made[name]
 
 

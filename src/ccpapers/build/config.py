@@ -22,7 +22,11 @@ class BuildConfig(CommonConfig):
     model: str = opt(
         "", "model id (or local path for transformers); empty = the spec's model for the backend"
     )
-    concurrency: int = opt(8, "requests in flight at once")
+    concurrency: int = opt(
+        8,
+        "most requests in flight at once; a local OpenAI-compatible server starts at its slot count "
+        "(or 1) and gets more only while that raises its throughput",
+    )
     rpm: float = opt(0.0, "requests per minute limit (0 = the spec's, else unlimited)")
     tpm: float = opt(0.0, "tokens per minute limit (0 = the spec's, else unlimited)")
     max_cost: float = opt(
@@ -41,7 +45,11 @@ class BuildConfig(CommonConfig):
     limit: int = opt(0, "use only the first N papers (0 = all)")
     prices: Path | None = opt(None, "YAML price table overriding the built-in one (USD per million tokens)")
     retries: int = opt(6, "retries per request on 429/5xx/timeouts (Retry-After honoured, else backoff)")
-    timeout: float = opt(120.0, "seconds per request before it is retried")
+    timeout: float = opt(
+        0.0,
+        "seconds per request before it is retried (0 = fitted to the server: 15 min until the first "
+        "reply, then from its observed seconds per token and the request's max tokens)",
+    )
     batch_poll: float = opt(30.0, "seconds between batch status polls")
     progress: bool = opt(True, "show a progress bar")
     push: bool = opt(

@@ -1,22 +1,27 @@
-"""Run model requests: cache lookup, budget, limiter, retries, threads, batches, progress.
+"""Run model requests: cache lookup, budget, limiter, pacing, retries, threads, batches, progress.
 
 Every reply is written to the content-addressed cache the moment it arrives; results
 are read back from the cache by request hash, never by position, so a killed run
 resumes by lookup and out-of-order completion cannot mix results up.
+
+Requests run in daemon threads, paced per backend (:mod:`ccpapers.build.pacing`). Ctrl-C
+sets a stop flag that ends every retry wait at once; replies that land within
+``grace`` seconds are still cached, and nothing waits for the rest.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 from ccpapers.build.cache import ReplyCache
 from ccpapers.build.cost import PriceTable, Usage
 from ccpapers.build.limits import Fatal, RateLimiter, Rejected, Retryable, RetryPolicy
+from ccpapers.build.pacing import Pace
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,8 @@ class Stats:
     stopped: str | None = None
     batches: list[str] = field(default_factory=list)
     unpriced_models: set[str] = field(default_factory=set)
+    messages: dict[str, str] = field(default_factory=dict)  # failure reason -> the server's first message
+    pacing: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +69,8 @@ class Stats:
             "stopped": self.stopped,
             "batches": list(self.batches),
             "unpriced_models": sorted(self.unpriced_models),
+            "failure_messages": dict(self.messages),
+            "pacing": self.pacing,
         }
 
 
@@ -78,6 +87,9 @@ class Engine:
         batch: bool = False,
         batch_poll: float = 30.0,
         progress: bool = False,
+        timeout: float = 0.0,
+        grace: float = 2.0,
+        breaker: int = 3,
     ) -> None:
         self.cache = cache
         self.prices = prices
@@ -88,11 +100,17 @@ class Engine:
         self.batch = batch
         self.batch_poll = batch_poll
         self.progress = progress
+        self.timeout = timeout  # 0: fitted per server (Pace)
+        self.grace = grace
+        self.breaker = breaker  # this many requests in a row exhausting their retries stop the build
         self.stats = Stats()
         self._lock = threading.Lock()
         self._reserved = 0.0
         self._limiters: dict[str, RateLimiter] = {}
+        self._paces: dict[str, Pace] = {}
         self._fatal: Fatal | None = None
+        self._stop = threading.Event()
+        self._fail_streak = 0
         self.failed_keys: dict[str, str] = {}  # request hash -> why it has no reply
 
     # -- bookkeeping ---------------------------------------------------------
@@ -100,6 +118,15 @@ class Engine:
         if backend.name not in self._limiters:
             self._limiters[backend.name] = RateLimiter(self.rpm, self.tpm)
         return self._limiters[backend.name]
+
+    def _pace(self, backend: Any) -> Pace:
+        with self._lock:
+            if backend.name not in self._paces:
+                start = getattr(backend, "start_concurrency", None)
+                self._paces[backend.name] = Pace(
+                    self.concurrency, start() if callable(start) else None, timeout=self.timeout
+                )
+            return self._paces[backend.name]
 
     def upper_cost(self, job: Job, batch: bool = False) -> float:
         bound = Usage(
@@ -138,10 +165,20 @@ class Engine:
                 self.stats.unpriced_models.add(job.backend.model)
         return entry
 
-    def _fail(self, job: Job, reason: str) -> None:
+    def _fail(self, job: Job, reason: str, message: str = "") -> None:
         with self._lock:
             self.failed_keys[job.key] = reason
             self.stats.failed[reason] = self.stats.failed.get(reason, 0) + 1
+            if message:
+                self.stats.messages.setdefault(reason, message)
+            if not reason.startswith("retries-exhausted"):
+                return
+            self._fail_streak += 1
+            if self._fail_streak >= self.breaker and self._fatal is None:
+                self._fatal = Fatal(
+                    f"{self._fail_streak} requests in a row to {job.backend.name} failed after "
+                    f"{self.retry.retries} retries each ({reason}); the server said: {message or 'nothing'}"
+                )
 
     # -- public --------------------------------------------------------------
     def split_cached(self, jobs: list[Job]) -> tuple[dict[str, dict[str, Any]], list[Job]]:
@@ -198,18 +235,25 @@ class Engine:
     # -- threaded requests -------------------------------------------------------
     def _send_with_retries(self, job: Job) -> None:
         limiter = self._limiter(job.backend)
+        pace = self._pace(job.backend)
         errors = limited = 0
         while True:
-            if self._fatal:
-                return
             limiter.acquire(job.est_input + job.max_output)
+            if self._fatal or self._stop.is_set() or not pace.acquire(self._stop):
+                return
+            started = time.monotonic()
             try:
-                raw = job.backend.send(job.payload)
+                raw = job.backend.send(job.payload, timeout=pace.timeout_for(job.max_output))
             except Retryable as exc:
+                pace.release()
                 with self._lock:
                     self.stats.retries += 1
                     if exc.status == 429:
                         self.stats.rate_limited += 1
+                if exc.timed_out:
+                    pace.on_timeout()
+                elif exc.status in (503, 529):
+                    pace.on_overload()
                 if exc.status == 429:
                     limited += 1
                     exhausted = limited > self.retry.rate_limit_retries
@@ -217,63 +261,104 @@ class Engine:
                     errors += 1
                     exhausted = errors > self.retry.retries
                 if exhausted:
-                    self._fail(job, f"retries-exhausted:{exc.status or 'connection'}")
+                    self._fail(job, f"retries-exhausted:{exc.status or 'connection'}", str(exc))
                     return
                 attempt = limited if exc.status == 429 else errors
                 if exc.status == 429:
                     limiter.on_rate_limited()
                     if exc.retry_after is not None:
                         limiter.pause(exc.retry_after)  # everyone waits at least Retry-After
-                time.sleep(self.retry.delay(attempt - 1, exc.retry_after))
+                self._stop.wait(self.retry.delay(attempt - 1, exc.retry_after))
                 continue
             except Rejected as exc:
-                self._fail(job, exc.reason)
+                pace.release()
+                self._fail(job, exc.reason, str(exc))
                 return
             except Fatal as exc:
+                pace.release()
                 with self._lock:
                     self._fatal = self._fatal or exc
                 return
             except Exception as exc:  # an unexpected reply or client error: drop this request, keep going
+                pace.release()
                 log.warning("request %s failed: %s: %s", job.key[:12], type(exc).__name__, exc)
-                self._fail(job, f"error:{type(exc).__name__}")
+                self._fail(job, f"error:{type(exc).__name__}", str(exc))
                 return
+            pace.release()
             limiter.on_success()
-            self._record(job, raw)
+            entry = self._record(job, raw)
+            pace.on_reply(time.monotonic() - started, int(entry["usage"].get("output_tokens") or 0))
+            with self._lock:
+                self._fail_streak = 0
             return
 
+    def _worker(self, job: Job, reserve: float, done: queue.SimpleQueue) -> None:
+        error: BaseException | None = None
+        try:
+            self._send_with_retries(job)
+        except BaseException as exc:  # handed to the main thread, which re-raises it
+            error = exc
+        finally:
+            done.put((reserve, error))
+
     def _run_threads(self, jobs: list[Job], bar: _Progress) -> None:
-        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="ccpapers-gen")
-        inflight: dict[Future[None], float] = {}
+        done: queue.SimpleQueue = queue.SimpleQueue()
+        inflight = [0]  # requests started and not yet reaped
         try:
             for i, job in enumerate(jobs):
-                while len(inflight) >= self.concurrency:
-                    self._reap(inflight, bar, block=True)
+                while inflight[0] >= self.concurrency:
+                    self._reap(done, inflight, bar)
                 if self._fatal:
                     break
                 reserve = self.upper_cost(job)
                 stop = False
                 while not self._reserve(reserve):
-                    if not inflight:  # nothing left to come back: this request cannot fit
+                    if not inflight[0]:  # nothing left to come back: this request cannot fit
                         stop = True
                         break
-                    self._reap(inflight, bar, block=True)  # spend may fall once replies are in
+                    self._reap(done, inflight, bar)  # spend may fall once replies are in
                 if stop:
                     self.stats.skipped_budget += len(jobs) - i
                     self.failed_keys.update({j.key: "max-cost" for j in jobs[i:]})
                     self.stats.stopped = f"max-cost: the next request could exceed ${self.max_cost:.4f}"
                     break
-                inflight[pool.submit(self._send_with_retries, job)] = reserve
-            while inflight:
-                self._reap(inflight, bar, block=True)
+                inflight[0] += 1
+                threading.Thread(
+                    target=self._worker, args=(job, reserve, done), name="ccpapers-gen", daemon=True
+                ).start()
+            while inflight[0]:
+                self._reap(done, inflight, bar)
+        except KeyboardInterrupt:
+            self._stop.set()  # retry waits end now; requests still on the wire are abandoned
+            deadline = time.monotonic() + self.grace
+            while inflight[0] and time.monotonic() < deadline:  # replies landing now are still cached
+                try:
+                    self._reap(done, inflight, bar, timeout=max(0.01, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+            raise
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            for name, pace in self._paces.items():
+                self.stats.pacing[name] = pace.to_dict()
 
-    def _reap(self, inflight: dict[Future[None], float], bar: _Progress, block: bool) -> None:
-        finished, _ = wait(list(inflight), return_when=FIRST_COMPLETED, timeout=None if block else 0)
-        for fut in finished:
-            self._release(inflight.pop(fut))
-            fut.result()
-            bar.advance()
+    def _reap(
+        self, done: queue.SimpleQueue, inflight: list[int], bar: _Progress, timeout: float | None = None
+    ) -> None:
+        """Wait for one request to finish (in short steps, so Ctrl-C is seen at once)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            step = 0.25 if deadline is None else min(0.25, max(0.0, deadline - time.monotonic()))
+            try:
+                reserve, error = done.get(timeout=step)
+                break
+            except queue.Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+        inflight[0] -= 1
+        self._release(reserve)
+        bar.advance()
+        if error is not None:
+            raise error
 
     # -- local batched generation (transformers) -----------------------------
     def _run_local(self, jobs: list[Job], bar: _Progress) -> None:

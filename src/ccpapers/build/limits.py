@@ -23,10 +23,17 @@ class BackendError(Exception):
 class Retryable(BackendError):
     reason = "retryable"
 
-    def __init__(self, message: str, retry_after: float | None = None, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        retry_after: float | None = None,
+        status: int | None = None,
+        timed_out: bool = False,
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.status = status
+        self.timed_out = timed_out  # no answer within the timeout (the server may still be working on it)
 
 
 class Fatal(BackendError):

@@ -142,7 +142,7 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
     for p in kept:
         text.extend(text_records(p, fraction, spec.max_words, tuple(spec.text_splits), drops.counts))
     main, _ = main_backend_name(cfg.backend, spec.backend, need_key=not cfg.estimate)
-    pool = BackendPool(main, cfg.model, spec.models, cfg.timeout)
+    pool = BackendPool(main, cfg.model, spec.models, cfg.timeout, state_dir=Path(cfg.work) / "cache" / "llm")
     cannot: dict[str, str] = {}
     plans: list[tuple[SplitSpec, Any, Any, list[Task], list[Job]]] = []
     outcomes: dict[str, Outcome] = {}
@@ -159,7 +159,7 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
         ]
         ctx = GenContext(
             backend.name if backend else "offline",
-            backend.model if backend else "none",
+            _model_name(backend) if backend else "none",
             by_doi,
             split.options,
             spec.seed,
@@ -181,6 +181,7 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
         batch=cfg.batch,
         batch_poll=cfg.batch_poll,
         progress=cfg.progress,
+        timeout=cfg.timeout,
     )
     all_jobs = [j for plan in plans for j in plan[4]]
     if cfg.estimate:
@@ -211,7 +212,7 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
                 part = gen.parse(
                     task,
                     backend.parse(entry["raw"]),
-                    GenContext(backend.name, backend.model, by_doi, split.options, spec.seed),
+                    GenContext(backend.name, _model_name(backend), by_doi, split.options, spec.seed),
                 )
                 parsed.extend(part.records)
                 outcome.drops.extend(part.drops)
@@ -226,7 +227,10 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
             "version": gen.version,
             "prompt": prompt.version_tag if prompt is not None and backend is not None else None,
             "backend": backend.name if backend else "offline",
-            "model": backend.model if backend else "none",
+            "model": _model_name(backend) if backend else "none",
+            "requests": len(jobs),
+            "structured_output": getattr(backend, "mode", None),
+            "structured_output_changes": list(getattr(backend, "mode_changes", [])),
         }
     stats = engine.stats.to_dict()
     report = {
@@ -255,6 +259,10 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
         report["push"] = _push(cfg, spec.name)
         write_json(out_dir / "report.json", report)
     return report
+
+
+def _model_name(backend: Any) -> str:
+    return getattr(backend, "model_name", "") or backend.model
 
 
 def _group(paper: Paper, fraction: float) -> str:

@@ -44,9 +44,20 @@ class Backend(Protocol):
 
     def payload(self, request: ChatRequest | TranslateRequest) -> dict[str, Any]: ...
 
-    def send(self, payload: dict[str, Any]) -> dict[str, Any]: ...
+    def send(self, payload: dict[str, Any], timeout: float | None = None) -> dict[str, Any]: ...
 
     def parse(self, raw: dict[str, Any]) -> Reply: ...
+
+
+def model_name(model_id: str) -> str:
+    """What rows call a model: a hub-style id as it is, a local path by its file or folder
+    name without ``.gguf`` (llama-cpp-python lists the full path of the GGUF it serves)."""
+    text = model_id.strip()
+    is_path = text.lower().endswith(".gguf") or text.startswith(("/", "./", "../", "~")) or "\\" in text
+    if not is_path:
+        return text
+    name = text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return name[: -len(".gguf")] if name.lower().endswith(".gguf") else name
 
 
 def user_text(request: ChatRequest) -> str:
@@ -67,7 +78,7 @@ class OfflineBackend:
             "the offline backend cannot answer model requests; choose --backend anthropic|openai|deepl"
         )
 
-    def send(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def send(self, payload: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
         raise Fatal("the offline backend cannot send requests")
 
     def parse(self, raw: dict[str, Any]) -> Reply:

@@ -57,7 +57,7 @@ class DeepLBackend:
             body["context"] = request.context
         return body
 
-    def send(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def send(self, payload: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
         import deepl
 
         try:

@@ -1,44 +1,70 @@
 """OpenAI Chat Completions, also for any OpenAI-compatible server (vLLM, llama.cpp, Ollama).
 
-Structured output through ``response_format`` json_schema; a server that rejects it
-(400 naming response_format/json_schema/grammar) is asked again without it: the
-instruction always spells out the JSON shape, and replies are repaired when parsed.
+Structured output: servers differ in what ``response_format`` they accept, so the backend
+tries the best first and steps down, once per server, when an answer (4xx or 5xx) names
+``response_format``/``json_schema``/``grammar``: ``json_schema`` (OpenAI, vLLM, llama.cpp's
+llama-server) -> ``json_object`` with ``schema`` (llama-cpp-python, whose json_schema answer
+is HTTP 500) -> plain ``json_object`` -> none. On a compatible server the first request
+goes alone, so the others never see the refusal. The instruction always spells out the
+JSON shape and replies are repaired when parsed, so a server that ignores
+``response_format`` (``transformers serve``) still gets usable replies.
+
 With ``OPENAI_BASE_URL`` set and no key, the key "EMPTY" is sent (local servers ignore it).
+The model then defaults to the first one the server lists; the listing is remembered in
+the work directory so that a fully cached re-run needs no server. Rows name the model by
+:func:`~ccpapers.build.backends.base.model_name` (llama-cpp-python lists the GGUF's path).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import os
 import threading
+from pathlib import Path
 from typing import Any
 
-from ccpapers.build.backends.base import ChatRequest, Reply, TranslateRequest, user_text
-from ccpapers.build.backends.errors import classify
+from ccpapers.build.backends.base import ChatRequest, Reply, TranslateRequest, model_name, user_text
+from ccpapers.build.backends.errors import classify, server_message
 from ccpapers.build.cost import Usage
 from ccpapers.build.limits import Fatal, Rejected
+from ccpapers.io import atomic_write
 
+log = logging.getLogger(__name__)
 KEY_ENV = "OPENAI_API_KEY"
-_SCHEMA_WORDS = ("response_format", "json_schema", "grammar", "structured")
+MODES = ("json_schema", "json_object_schema", "json_object", "none")
+_FORMAT_WORDS = ("response_format", "json_schema", "json_object", "grammar", "structured")
 
 
 class OpenAIBackend:
     name = "openai"
 
     def __init__(
-        self, model: str = "", timeout: float = 120.0, base_url: str | None = None, **_: Any
+        self,
+        model: str = "",
+        timeout: float = 120.0,
+        base_url: str | None = None,
+        state_dir: str | Path | None = None,
+        **_: Any,
     ) -> None:
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
         self.official = not self.base_url or "api.openai.com" in self.base_url
         self.supports = frozenset({"chat", "batch"})
         self.timeout = timeout
+        self.state_dir = Path(state_dir) if state_dir else None
         self._client: Any = None
-        self._schema_ok = True
+        self.mode = MODES[0]  # the best structured output this server has not refused
+        self.mode_changes: list[str] = []
+        self._settled = self.official  # api.openai.com takes json_schema
+        self._first = threading.Lock()
         self._lock = threading.Lock()
         if not model and self.official:
             raise Fatal(
                 "backend openai needs a model id: pass --model (e.g. gpt-4.1-mini) or set it in the spec"
             )
         self.model = model or self._first_served_model()
+        self.model_name = model_name(self.model)
 
     @property
     def client(self) -> Any:
@@ -56,17 +82,44 @@ class OpenAIBackend:
             self._client = openai.OpenAI(**kwargs)
         return self._client
 
+    # -- which model, how many at once --------------------------------------------
+    def _memo_path(self) -> Path | None:
+        if self.state_dir is None or not self.base_url:
+            return None
+        digest = hashlib.sha256(self.base_url.encode("utf-8")).hexdigest()[:16]
+        return self.state_dir / "servers" / f"{digest}.json"
+
     def _first_served_model(self) -> str:
         import openai
 
+        memo = self._memo_path()
         try:
-            models = [m.id for m in self.client.models.list()]
+            models = [m.id for m in self.client.with_options(timeout=15.0).models.list()]
         except (openai.APIStatusError, openai.APIConnectionError) as exc:
-            raise Fatal(f"no --model given and {self.base_url}/models could not be listed: {exc}") from exc
+            if memo is not None and memo.is_file():
+                remembered = json.loads(memo.read_text(encoding="utf-8"))["model"]
+                log.warning("%s/models not reachable (%s); using %s, listed there last time",
+                            self.base_url, type(exc).__name__, remembered)  # fmt: skip
+                return remembered
+            raise Fatal(
+                f"no --model given and {self.base_url}/models could not be listed: {server_message(exc)}. "
+                "Start the server (or fix OPENAI_BASE_URL), or pass --model."
+            ) from exc
         if not models:
             raise Fatal(f"no --model given and the server at {self.base_url} lists no models")
+        if memo is not None:
+            with atomic_write(memo) as fh:
+                fh.write(json.dumps({"model": models[0]}))
         return models[0]
 
+    def start_concurrency(self) -> int | None:
+        """Requests a local server gets at first: its slot count (llama.cpp's ``/props``), else 1.
+        None for api.openai.com, which takes the configured concurrency at once."""
+        if self.official:
+            return None
+        return _server_slots(self.base_url or "") or 1
+
+    # -- requests -------------------------------------------------------------------
     def payload(self, request: ChatRequest | TranslateRequest) -> dict[str, Any]:
         if not isinstance(request, ChatRequest):
             raise Rejected("openai backend answers chat requests only", "unsupported-request")
@@ -84,21 +137,42 @@ class OpenAIBackend:
             },
         }
 
-    def send(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def send(self, payload: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        if not self._settled:
+            with self._first:  # the first request finds out what the server accepts; the rest wait
+                if not self._settled:
+                    raw = self._send(payload, timeout)
+                    self._settled = True
+                    return raw
+        return self._send(payload, timeout)
+
+    def _send(self, payload: dict[str, Any], timeout: float | None) -> dict[str, Any]:
         import openai
 
-        body = payload if self._schema_ok else _without_schema(payload)
-        try:
-            completion = self.client.chat.completions.create(**body)
-        except openai.BadRequestError as exc:
-            if body is payload and any(w in str(exc).lower() for w in _SCHEMA_WORDS):
-                with self._lock:
-                    self._schema_ok = False  # this server cannot do json_schema: prompt-only JSON from now on
-                return self.send(payload)
-            raise classify(exc, "openai", KEY_ENV) from exc
-        except (openai.APIStatusError, openai.APIConnectionError) as exc:
-            raise classify(exc, "openai", KEY_ENV) from exc
-        return completion.model_dump(mode="json")
+        while True:
+            mode = self.mode
+            body = with_mode(payload, mode)
+            try:
+                completion = self.client.chat.completions.create(
+                    **body, **({"timeout": timeout} if timeout else {})
+                )
+            except openai.APIStatusError as exc:
+                if mode != "none" and _names_response_format(exc):
+                    self._step_down(mode, exc)
+                    continue  # the same request in the next mode, not a retry
+                raise classify(exc, "openai", KEY_ENV) from exc
+            except openai.APIConnectionError as exc:
+                raise classify(exc, "openai", KEY_ENV) from exc
+            return completion.model_dump(mode="json")
+
+    def _step_down(self, mode: str, exc: Any) -> None:
+        with self._lock:
+            if self.mode != mode:
+                return  # another request already stepped down from this mode
+            self.mode = MODES[MODES.index(mode) + 1]
+            note = f"{mode} refused (HTTP {exc.status_code}: {server_message(exc)}); using {self.mode}"
+            self.mode_changes.append(note)
+        log.warning("%s: response_format %s", self.base_url or "openai", note)
 
     def parse(self, raw: dict[str, Any]) -> Reply:
         choice = (raw.get("choices") or [{}])[0]
@@ -161,5 +235,38 @@ class OpenAIBackend:
         return out
 
 
-def _without_schema(payload: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in payload.items() if k != "response_format"}
+def with_mode(payload: dict[str, Any], mode: str) -> dict[str, Any]:
+    """``payload`` (built for json_schema) rewritten for a server that takes ``mode``."""
+    fmt = payload.get("response_format")
+    if mode == "json_schema" or not fmt:
+        return payload
+    body = {k: v for k, v in payload.items() if k != "response_format"}
+    if mode == "json_object_schema":
+        body["response_format"] = {"type": "json_object", "schema": fmt["json_schema"]["schema"]}
+    elif mode == "json_object":
+        body["response_format"] = {"type": "json_object"}
+    return body
+
+
+def _names_response_format(exc: Any) -> bool:
+    status = getattr(exc, "status_code", 0) or 0
+    if status in (401, 402, 403, 429) or status < 400:
+        return False
+    text = f"{exc} {server_message(exc)}".lower()
+    return any(w in text for w in _FORMAT_WORDS)
+
+
+def _server_slots(base_url: str) -> int | None:
+    """``total_slots`` from llama.cpp's ``GET /props``; None where the server has no such page."""
+    import httpx2
+
+    root = base_url.rstrip("/").removesuffix("/v1")
+    key = os.environ.get(KEY_ENV)
+    try:
+        reply = httpx2.get(
+            f"{root}/props", timeout=5.0, headers={"Authorization": f"Bearer {key}"} if key else None
+        )
+        slots = reply.json().get("total_slots") if reply.status_code == 200 else None
+        return int(slots) if slots else None
+    except Exception:  # no /props, not JSON, unreachable: the slot count is unknown
+        return None

@@ -88,7 +88,7 @@ class TransformersBackend:
             )
         return raws
 
-    def send(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def send(self, payload: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
         return self.send_batch([payload])[0]
 
     def parse(self, raw: dict[str, Any]) -> Reply:
