@@ -134,6 +134,8 @@ class FakeProvider:
         self.busy = 0.0  # seconds spent computing replies
         self.abandoned = 0  # replies computed for a client that had already gone (timed out)
         self.computed = 0  # chat replies computed
+        self.active = self.max_active = 0  # chat requests being computed now / at most at once
+        self.refuse: Callable[[dict[str, Any]], tuple[int, str] | None] | None = None  # per-body error
         self.translate_hook: Callable[[str, str], str] | None = None
         self.chat: Callable[[str], str] = default_chat
         self.batch_pending_polls = 0
@@ -280,9 +282,16 @@ class FakeProvider:
                 self.calls["rejected_schema"] += 1
             self._send(h, self.format_refusal[0], self.format_refusal[1])
             return
+        refusal = self.refuse(body) if self.refuse else None
+        if refusal:
+            self._send(h, refusal[0], {"error": {"message": refusal[1], "type": "server_error"}})
+            return
         slot = self._slot()
         if slot is not None:
             slot.acquire()
+        with self._lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
         try:
             started = time.monotonic()
             if self.latency:
@@ -295,6 +304,8 @@ class FakeProvider:
                 if _client_gone(h):
                     self.abandoned += 1
         finally:
+            with self._lock:
+                self.active -= 1
             if slot is not None:
                 slot.release()
         self._send(h, 200, reply)

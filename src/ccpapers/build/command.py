@@ -7,6 +7,13 @@ import sys
 
 from ccpapers.build.config import BuildConfig
 from ccpapers.config import add_config_arguments, resolve_config
+from ccpapers.errors import CcpapersError
+
+
+class EmptySplits(CcpapersError):
+    """Generated splits the spec asks for came out empty: the build did not do its job."""
+
+    exit_code = 1
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -74,4 +81,11 @@ def main(args: argparse.Namespace) -> int:
             print(f"stopped early: {stopped}; re-run with a higher --max-cost to continue", file=sys.stderr)
     for split, why in report.get("cannot_make", {}).items():
         print(f"not built: {split}: {why}", file=sys.stderr)
+    empty = report.get("empty_splits") or {}
+    if empty:
+        lines = "\n".join(f"  {split}: {why}" for split, why in empty.items())
+        raise EmptySplits(
+            f"{len(empty)} generated split(s) came out empty:\n{lines}\n"
+            "Finished replies are cached; fix the cause and re-run to resume (report.json has examples)."
+        )
     return 0

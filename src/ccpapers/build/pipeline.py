@@ -233,6 +233,7 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
             "structured_output_changes": list(getattr(backend, "mode_changes", [])),
         }
     stats = engine.stats.to_dict()
+    empty = empty_splits(written, generators, drops.counts, stats["failure_messages"])
     report = {
         "spec": spec.name,
         "spec_path": str(spec.path),
@@ -245,6 +246,7 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
         "drops": drops.counts,
         "drop_examples": drops.examples,
         "cannot_make": cannot,
+        "empty_splits": empty,
         "generators": generators,
         "calls": stats["calls"],
         "cache_hits": stats["cache_hits"],
@@ -259,6 +261,29 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
         report["push"] = _push(cfg, spec.name)
         write_json(out_dir / "report.json", report)
     return report
+
+
+def empty_splits(
+    written: dict[str, int],
+    generators: dict[str, dict[str, Any]],
+    drops: dict[str, dict[str, int]],
+    messages: dict[str, str],
+) -> dict[str, str]:
+    """Why each generated split that sent requests has no rows (a stop at --max-cost is no failure)."""
+    out: dict[str, str] = {}
+    for split, info in generators.items():
+        if written.get(split, 0) or not info.get("requests"):
+            continue
+        counts = {r: n for r, n in drops.get(split, {}).items() if r != "nd-license"}
+        if counts and set(counts) == {"no-reply:max-cost"}:
+            continue
+        top = sorted(counts.items(), key=lambda kv: -kv[1])[:3]
+        why = ", ".join(f"{reason} {n}" for reason, n in top) or "no reason recorded"
+        said = next((messages[r[9:]] for r, _ in top if r.startswith("no-reply:") and r[9:] in messages), "")
+        out[split] = f"0 rows from {info['requests']} requests ({why})" + (
+            f"; the server said: {said}" if said else ""
+        )
+    return out
 
 
 def _model_name(backend: Any) -> str:
