@@ -87,6 +87,28 @@ def default_chat(body_text: str) -> str:
     return json.dumps({"items": []})
 
 
+# What real servers were recorded doing (docs/build.md, "Real servers"), as FakeProvider settings.
+SERVERS: dict[str, dict[str, Any]] = {
+    # transformers 5.23.0 `transformers serve /path/to/SmolLM2-135M-Instruct`: one generate() at a
+    # time on an inference thread, computed to the end after the client left; response_format
+    # only logged ("Ignoring unsupported fields in the request: {'response_format'}"); GET
+    # /v1/models scans the HF cache and answers 500 when there is none; another model id -> 400.
+    "transformers-serve": {
+        "slots": 1,
+        "ignore_format": True,
+        "models_error": (500, "Internal Server Error"),
+        "pinned": "/models/SmolLM2-135M-Instruct",
+    },
+}
+
+
+def imitate(fake: FakeProvider, server: str) -> FakeProvider:
+    """Make ``fake`` answer as the recorded ``server`` did."""
+    for name, value in SERVERS[server].items():
+        setattr(fake, name, value)
+    return fake
+
+
 def _client_gone(h: BaseHTTPRequestHandler) -> bool:
     """True when the client closed the connection (it timed out and went away)."""
     import select
@@ -135,6 +157,8 @@ class FakeProvider:
         self.abandoned = 0  # replies computed for a client that had already gone (timed out)
         self.computed = 0  # chat replies computed
         self.active = self.max_active = 0  # chat requests being computed now / at most at once
+        self.models_error: tuple[int, str] | None = None  # GET /v1/models answers this (plain text)
+        self.pinned: str | None = None  # chat requests naming another model get a 400
         self.refuse: Callable[[dict[str, Any]], tuple[int, str] | None] | None = None  # per-body error
         self.translate_hook: Callable[[str, str], str] | None = None
         self.chat: Callable[[str], str] = default_chat
@@ -276,6 +300,10 @@ class FakeProvider:
         waits for a slot, then takes ``latency`` seconds, and is computed to the end even when
         its client has stopped waiting (as llama-cpp-python and ``transformers serve`` do)."""
         body = json.loads(raw)
+        if self.pinned and body.get("model") not in (None, self.pinned):
+            detail = f"Server is pinned to '{self.pinned}'; requested '{body.get('model')}'."
+            self._send(h, 400, {"detail": detail})
+            return
         fmt = (body.get("response_format") or {}).get("type")
         if fmt and self.formats is not None and fmt not in self.formats:
             with self._lock:
@@ -317,6 +345,8 @@ class FakeProvider:
             self._send(h, 200, self._anthropic_message(body))
         elif method == "GET" and path == "/props" and self.props is not None:
             self._send(h, 200, self.props)
+        elif method == "GET" and path == "/v1/models" and self.models_error:
+            self._send(h, self.models_error[0], None, raw=self.models_error[1].encode())
         elif method == "GET" and path == "/v1/models":
             self._send(h, 200, {"object": "list", "data": [
                 {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models]})  # fmt: skip

@@ -18,7 +18,7 @@ from ccpapers.build.limits import Fatal
 from ccpapers.cli import main as cli_main
 from ccpapers.io import read_records
 from ccpapers.types import Record
-from tests.build.fake_provider import FakeProvider
+from tests.build.fake_provider import FakeProvider, imitate
 
 QA_SPEC = """name: testspec
 target_fraction: 1.0
@@ -168,3 +168,19 @@ def test_a_split_left_empty_by_server_errors_exits_non_zero_with_the_servers_mes
     assert "qa:" not in err.split("came out empty")[1]  # the split that has rows is not blamed
     report = (tmp_path / "w" / "builds" / "testspec" / "report.json").read_text()
     assert '"empty_splits"' in report and openai_env.calls["openai"] == 5  # no retries of a hopeless request
+
+
+def test_transformers_serve_as_recorded_builds_every_split_with_default_flags(
+    tmp_path: Path, papers_file: Path, spec_file: Path, openai_env: FakeProvider
+) -> None:
+    """No /v1/models (500), pinned to one model, response_format ignored (free-form replies),
+    one request at a time: the model is found, replies are repaired, every split gets rows."""
+    fake = imitate(openai_env, "transformers-serve")
+    report = _build(tmp_path, papers_file, spec_file)
+    for split in ("qa", "mcq", "rewrite", "translation"):
+        assert report["splits"][split] > 0, split
+        assert report["generators"][split]["model"] == "SmolLM2-135M-Instruct"
+    assert {b["model"] for _, b in fake.bodies} == {"/models/SmolLM2-135M-Instruct"}
+    rows = list(read_records(tmp_path / "w" / "builds" / "testspec" / "qa", Record))
+    assert all("json-repaired" in r.flags for r in rows)  # the JSON came inside a ```json fence
+    assert fake.abandoned == 0 and fake.max_active == 1

@@ -16,11 +16,12 @@ MESSAGE_CHARS = 500  # enough of the server's own message to act on
 
 
 def server_message(exc: Exception) -> str:
-    """The server's own words: the ``message`` of a JSON error body, else the exception text."""
+    """The server's own words: the ``message`` (OpenAI style) or ``detail`` (FastAPI) of a JSON
+    error body, else the exception text."""
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
         inner = body.get("error", body)
-        text = inner.get("message") if isinstance(inner, dict) else inner
+        text = (inner.get("message") or inner.get("detail")) if isinstance(inner, dict) else inner
         if text:
             return str(text)[:MESSAGE_CHARS]
     return str(exc)[:MESSAGE_CHARS]

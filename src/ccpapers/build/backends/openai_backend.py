@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -96,21 +97,42 @@ class OpenAIBackend:
         try:
             models = [m.id for m in self.client.with_options(timeout=15.0).models.list()]
         except (openai.APIStatusError, openai.APIConnectionError) as exc:
-            if memo is not None and memo.is_file():
+            found = self._pinned_model() if isinstance(exc, openai.APIStatusError) else None
+            if found:
+                models = [found]
+            elif memo is not None and memo.is_file():
                 remembered = json.loads(memo.read_text(encoding="utf-8"))["model"]
                 log.warning("%s/models not reachable (%s); using %s, listed there last time",
                             self.base_url, type(exc).__name__, remembered)  # fmt: skip
                 return remembered
-            raise Fatal(
-                f"no --model given and {self.base_url}/models could not be listed: {server_message(exc)}. "
-                "Start the server (or fix OPENAI_BASE_URL), or pass --model."
-            ) from exc
+            else:
+                raise Fatal(
+                    f"no --model given and {self.base_url}/models could not be listed: {server_message(exc)}. "
+                    "Start the server (or fix OPENAI_BASE_URL), or pass --model with the id it serves."
+                ) from exc
         if not models:
             raise Fatal(f"no --model given and the server at {self.base_url} lists no models")
         if memo is not None:
             with atomic_write(memo) as fh:
                 fh.write(json.dumps({"model": models[0]}))
         return models[0]
+
+    def _pinned_model(self) -> str | None:
+        """The model a server started for one model names when asked for another: `transformers
+        serve MODEL` answers 400 "Server is pinned to 'MODEL'; requested '?'" (its /v1/models lists
+        the Hugging Face cache instead, and fails where there is none)."""
+        import openai
+
+        try:
+            self.client.with_options(timeout=30.0).chat.completions.create(
+                model="?", messages=[{"role": "user", "content": "?"}], max_tokens=1
+            )
+        except openai.APIStatusError as exc:
+            match = re.search(r"pinned to '([^']+)'", server_message(exc))
+            return match.group(1) if match else None
+        except openai.APIConnectionError:
+            return None
+        return None
 
     def start_concurrency(self) -> int | None:
         """Requests a local server gets at first: its slot count (llama.cpp's ``/props``), else 1.
