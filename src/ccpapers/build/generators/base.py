@@ -133,13 +133,15 @@ def reply_text(reply: Reply) -> str:
     return reply.texts[0] if reply.texts else ""
 
 
-TRUNCATED = ("max_tokens", "length", "model_context_window_exceeded")
+TRUNCATED = ("max_tokens", "length", "model_context_window_exceeded", "loop")  # "loop": transformers backend
 
 
 def unusable_reason(reply: Reply, parsed_ok: bool) -> str:
     """Why a reply that did not parse is unusable: refused, cut off, or malformed JSON."""
     if reply.finish == "refusal":
         return "refusal"
+    if reply.finish == "loop" and not parsed_ok:
+        return "reply-looped"
     if reply.finish in TRUNCATED and not parsed_ok:
         return "reply-truncated"
     return "malformed-json"
