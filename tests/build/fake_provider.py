@@ -88,7 +88,33 @@ def default_chat(body_text: str) -> str:
 
 
 # What real servers were recorded doing (docs/build.md, "Real servers"), as FakeProvider settings.
+LLAMA_CPP_PYTHON_500 = (  # str(RequestValidationError) for response_format {"type": "json_schema"}
+    "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}"
+)
 SERVERS: dict[str, dict[str, Any]] = {
+    # llama-cpp-python 0.3.36 `python -m llama_cpp.server --model X.gguf` (issue 13 and its source):
+    # response_format types are 'text' | 'json_object' (+ optional 'schema', grammar-constrained);
+    # json_schema fails pydantic validation, which its RouteErrorHandler answers with HTTP 500
+    # {"error": {"message": str(error), "type": "internal_server_error"}}; /v1/models lists the
+    # model's path (the default model_alias); one completion at a time (a lock around the model).
+    "llama-cpp-python": {
+        "slots": 1,
+        "formats": {"text", "json_object"},
+        "format_refusal": (
+            500,
+            {
+                "error": {
+                    "message": LLAMA_CPP_PYTHON_500,
+                    "type": "internal_server_error",
+                    "param": None,
+                    "code": None,
+                }
+            },
+        ),  # fmt: skip
+        "models": ["/models/SmolLM2-135M-Instruct.Q4_1.gguf"],
+    },
     # transformers 5.23.0 `transformers serve /path/to/SmolLM2-135M-Instruct`: one generate() at a
     # time on an inference thread, computed to the end after the client left; response_format
     # only logged ("Ignoring unsupported fields in the request: {'response_format'}"); GET

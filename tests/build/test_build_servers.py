@@ -184,3 +184,26 @@ def test_transformers_serve_as_recorded_builds_every_split_with_default_flags(
     rows = list(read_records(tmp_path / "w" / "builds" / "testspec" / "qa", Record))
     assert all("json-repaired" in r.flags for r in rows)  # the JSON came inside a ```json fence
     assert fake.abandoned == 0 and fake.max_active == 1
+
+
+def test_llama_cpp_python_as_recorded_builds_every_split_after_one_500(
+    tmp_path: Path, papers_file: Path, spec_file: Path, openai_env: FakeProvider
+) -> None:
+    """json_schema answered by HTTP 500 naming response_format: one refusal, then json_object
+    with the schema (bounded lists included) for every request; no retries, rows everywhere."""
+    fake = imitate(openai_env, "llama-cpp-python")
+    report = _build(tmp_path, papers_file, spec_file, retries=1)
+    assert fake.calls["rejected_schema"] == 1 and report["engine"]["retries"] == 0
+    for split in ("qa", "mcq", "rewrite", "translation"):
+        assert report["splits"][split] > 0, split
+        assert report["generators"][split]["structured_output"] == "json_object_schema"
+        assert report["generators"][split]["model"] == "SmolLM2-135M-Instruct.Q4_1"
+    change = report["generators"]["qa"]["structured_output_changes"][0]
+    assert (
+        change.startswith("json_schema refused (HTTP 500")
+        and "Input should be 'text' or 'json_object'" in change
+    )
+    formats = [b["response_format"] for _, b in fake.bodies]
+    assert all(f["type"] == "json_object" and f["schema"]["type"] == "object" for f in formats)
+    mcq = next(f["schema"] for f in formats if "distractors" in str(f["schema"]))
+    assert mcq["properties"]["items"]["items"]["properties"]["distractors"]["maxItems"] == 3
