@@ -132,6 +132,7 @@ def test_openai_compatible_server_without_key_builds_qa_mcq_rewrite(
     assert (
         body["response_format"]["type"] == "json_schema" and body["response_format"]["json_schema"]["strict"]
     )
+    assert body["frequency_penalty"] == 0.1  # a local server gets a loop brake (api.openai.com does not)
 
 
 def test_openai_model_defaults_to_the_served_one(
@@ -164,3 +165,14 @@ def test_explicit_backend_without_key_is_a_clear_error(
 
     with pytest.raises(ConfigError, match="ANTHROPIC_API_KEY"):
         _build(tmp_path, papers_file, spec_file, backend="anthropic")
+
+
+def test_only_local_servers_get_the_loop_brake() -> None:
+    from ccpapers.build.backends.base import ChatRequest
+    from ccpapers.build.backends.openai_backend import OpenAIBackend
+
+    request = ChatRequest("s", "<passage>\nx\n</passage>", "i", {"type": "object"}, "n", 10)
+    official = OpenAIBackend(model="gpt-4.1-mini").payload(request)
+    assert "frequency_penalty" not in official and official["max_completion_tokens"] == 10
+    local = OpenAIBackend(model="m", base_url="http://127.0.0.1:9/v1").payload(request)
+    assert local["frequency_penalty"] == 0.1 and local["max_tokens"] == 10

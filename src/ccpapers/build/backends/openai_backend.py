@@ -35,6 +35,7 @@ from ccpapers.io import atomic_write
 log = logging.getLogger(__name__)
 KEY_ENV = "OPENAI_API_KEY"
 MODES = ("json_schema", "json_object_schema", "json_object", "none")
+LOCAL_FREQUENCY_PENALTY = 0.1  # transformers serve applies it as repetition_penalty 1.1
 _FORMAT_WORDS = ("response_format", "json_schema", "json_object", "grammar", "structured")
 
 
@@ -146,7 +147,7 @@ class OpenAIBackend:
         if not isinstance(request, ChatRequest):
             raise Rejected("openai backend answers chat requests only", "unsupported-request")
         limit_key = "max_completion_tokens" if self.official else "max_tokens"
-        return {
+        body: dict[str, Any] = {
             "model": self.model,
             "messages": [
                 {"role": "system", "content": request.system},
@@ -158,6 +159,9 @@ class OpenAIBackend:
                 "json_schema": {"name": request.schema_name, "schema": request.schema, "strict": True},
             },
         }
+        if not self.official:  # small local models repeat themselves up to max_tokens without it
+            body["frequency_penalty"] = LOCAL_FREQUENCY_PENALTY
+        return body
 
     def send(self, payload: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
         if not self._settled:
