@@ -58,7 +58,8 @@ _LONG_FORM = re.compile(
 )
 
 
-def _normalise_text(text: str) -> str:
+def normalise_text(text: str) -> str:
+    """Lower case, one space, unified dashes and spellings (licence, non-commercial ...)."""
     t = _DASHES.sub("-", text)
     t = t.replace("\u00a0", " ")
     t = re.sub(r"\s+", " ", t).strip()
@@ -159,6 +160,7 @@ class Reading:
     licences: list[License] = field(default_factory=list)
     against: str | None = None  # the article is said not to be (yet) under a CC licence
     doubt: str | None = None  # the evidence contradicts itself
+    aside: list[str] = field(default_factory=list)  # sentences naming a licence of something else
 
 
 def _mentions(norm: str) -> list[tuple[int, License]]:
@@ -215,7 +217,7 @@ def read_evidence(text: str) -> Reading:
         return Reading(against=text)
     reading, previous, restrictions = Reading(), None, set()
     for sentence in _SENTENCES.split(text):
-        norm = _normalise_text(sentence)
+        norm = normalise_text(sentence)
         named = _mentions(norm)
         any_cc = _CC_ANY.search(norm)
         starts = [p for p, _ in named] + ([any_cc.start()] if any_cc else [])
@@ -230,6 +232,7 @@ def read_evidence(text: str) -> Reading:
         if named:
             previous = role
         if role != "article":
+            reading.aside.append(norm)
             continue
         if _NEGATION.search(lead):
             reading.against = reading.against or f"denies a Creative Commons licence: {_squash(sentence)}"
