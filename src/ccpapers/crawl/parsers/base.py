@@ -92,10 +92,14 @@ def looks_like_html(data: bytes) -> bool:
     return bool(_HTML_MARK.search(_head(data)))
 
 
+_API_RECORDS = re.compile(rb"<records[\s/>]")
+
+
 def looks_like_jats(data: bytes) -> bool:
+    """JATS ``<article>``, or a Springer Nature OA API ``<response>`` with ``<records>``."""
     root = _root_name(data)
     if root is not None:
-        return root == "article"
+        return root == "article" or (root == "response" and bool(_API_RECORDS.search(data[:65536])))
     return bool(_JATS_MARK.search(_head(data)))
 
 
@@ -106,8 +110,8 @@ def detect_format(data: bytes, source: str | None = None) -> str:
     if looks_like_jats(data):
         return "jats"
     raise ParseError(
-        "neither an HTML article page nor JATS XML (no <html>/<body> or JATS <article> "
-        "in the first 4 KB); pass a nature.com article page or a JATS file",
+        "neither an HTML article page nor JATS XML (no <html>/<body>, JATS <article> or "
+        "Springer Nature API <response> in the first 4 KB); pass a nature.com article page or a JATS file",
         source,
     )
 
