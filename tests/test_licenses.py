@@ -445,6 +445,34 @@ NO_GUESS: list[tuple[str, list[tuple[str, str]], str, str | None]] = [
         None,
     ),
     (
+        "BMC statement: CC BY for the article, CC0 waiver for its data",
+        [
+            (
+                "jats-license-p",
+                "Open Access This article is distributed under the terms of the Creative Commons Attribution "
+                "4.0 International License (http://creativecommons.org/licenses/by/4.0/), which permits "
+                "unrestricted use, distribution, and reproduction in any medium. The Creative Commons Public "
+                "Domain Dedication waiver (http://creativecommons.org/publicdomain/zero/1.0/) applies to the "
+                "data made available in this article, unless otherwise stated.",
+            )
+        ],
+        "cc-by-4.0",
+        None,
+    ),
+    (
+        "Attribution licence 'not used for commercial purposes'",
+        [
+            (
+                "statement",
+                "This is an open access article under the terms of the Creative Commons Attribution License, "
+                "which permits use, distribution and reproduction in any medium, provided the original work is "
+                "properly cited and is not used for commercial purposes.",
+            )
+        ],
+        "unknown",
+        "non-commercial",
+    ),
+    (
         "statement whose lost space glued 'Open Access' to 'This'",
         [
             (

@@ -34,7 +34,7 @@ from ccpapers.crawl.parsers.text import (
 )
 from ccpapers.types import Paper, Section
 
-VERSION = "2026.11"
+VERSION = "2026.11.1"
 XLINK = "{http://www.w3.org/1999/xlink}"
 
 _BLOCK = frozenset(

@@ -32,7 +32,7 @@ from ccpapers.crawl.parsers.text import (
 )
 from ccpapers.types import Paper, Section
 
-VERSION = "2026.11"
+VERSION = "2026.11.1"
 
 
 def cls(token: str) -> str:
