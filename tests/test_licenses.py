@@ -369,7 +369,10 @@ NO_GUESS: list[tuple[str, list[tuple[str, str]], str, str | None]] = [
         "negation beside a CC link",
         [
             ("rights-link", BY4),
-            ("rights-statement", "This article is not published under a Creative Commons Attribution licence."),
+            (
+                "rights-statement",
+                "This article is not published under a Creative Commons Attribution licence.",
+            ),
         ],
         "unknown",
         "denies",
