@@ -67,6 +67,12 @@ POSITIVES: list[tuple[str, str, str]] = [
         "cc-by-nc-nd-3.0",
         "all",
     ),
+    (
+        "Where not otherwise stated, this work is licensed under a Creative Commons Attribution 4.0 "
+        "International License.",
+        "cc-by-4.0",
+        "by",
+    ),
     ("CC BY-NC-ND 4.0", "cc-by-nc-nd-4.0", "all"),
     ("CC BY 4.0", "cc-by-4.0", "by"),
     ("CC-BY-4.0", "cc-by-4.0", "by"),

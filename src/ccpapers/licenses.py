@@ -144,7 +144,7 @@ _SELF = re.compile(
     r"|^\W*(?:licen[sc]e[sd]?|rights|published|distributed)\b"
 )
 _BACK_REFERENCE = re.compile(r"\b(?:this|the|that) license\b|\ba copy of\b")
-_NEGATION = re.compile(r"\b(?:not|never|no longer|neither|nor|cannot|no)\b|n't\b")
+_NEGATION = re.compile(r"\b(?:not|never|no longer|neither|nor|cannot|no)\b(?! otherwise)|n't\b")
 _NON_COMMERCIAL = re.compile(
     r"\bnoncommercial\b|\bnot\b[^.;]{0,40}\bcommercial\b|\bcommercial\b[^.;]{0,30}\b(?:not|prohibited)\b"
 )
