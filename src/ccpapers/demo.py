@@ -38,9 +38,9 @@ def _step(title: str) -> float:
 def run_demo(cfg: DemoConfig) -> dict[str, Any]:
     from rich.console import Console
 
-    from ccpapers.build import run_build
-    from ccpapers.build.command import print_summary as print_build_summary
-    from ccpapers.build.config import BuildConfig
+    from ccpapers.builder import run_build
+    from ccpapers.builder.command import print_summary as print_build_summary
+    from ccpapers.builder.config import BuildConfig
     from ccpapers.crawl import run_crawl
     from ccpapers.crawl.config import CrawlConfig
     from ccpapers.crawl.report import print_report
