@@ -120,14 +120,30 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
+def read_yaml_mapping(path: str | Path, what: str = "config file") -> dict[str, Any]:
+    """Read a user's YAML file that must hold a mapping; every problem is a ConfigError naming it.
+
+    ``what`` says what the file is for ("builder spec", "sweep", ...) so the message can say so.
+    """
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"config file {p} does not exist")
-    data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        raise ConfigError(f"{what} {p} does not exist")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{what} {p}: cannot read it ({exc})") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{what} {p}: not valid YAML{where} ({problem}); fix the file") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {p} must hold a mapping of key: value")
+        raise ConfigError(f"{what} {p} must hold a mapping of key: value, not {type(data).__name__}")
     return data
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    return read_yaml_mapping(path, "config file")
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:

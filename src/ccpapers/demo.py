@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ccpapers.config import CommonConfig, add_config_arguments, opt, resolve_config, write_resolved_config
+from ccpapers.io import ensure_dir
 
 
 @dataclass
@@ -49,8 +50,7 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
     from ccpapers.publish.config import PublishConfig
     from ccpapers.sample.site import serve_sample
 
-    work = Path(cfg.work)
-    work.mkdir(parents=True, exist_ok=True)
+    work = ensure_dir(cfg.work)
     write_resolved_config(cfg, work)
     summary: dict[str, Any] = {}
 

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+from ccpapers.errors import InputError
 from ccpapers.types import Serializable
 
 T = TypeVar("T", bound=Serializable)
@@ -20,6 +21,18 @@ T = TypeVar("T", bound=Serializable)
 
 def _as_dict(item: Serializable | dict[str, Any]) -> dict[str, Any]:
     return item if isinstance(item, dict) else item.to_dict()
+
+
+def ensure_dir(path: str | Path, what: str = "work directory") -> Path:
+    """Create ``path`` (and parents) as a folder; a file in the way is the user's error, said clearly."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise InputError(f"{what} {path} is a file, not a folder; choose another --work") from exc
+    except PermissionError as exc:
+        raise InputError(f"{what} {path}: permission denied; choose a folder you can write") from exc
+    return path
 
 
 @contextmanager
@@ -58,7 +71,7 @@ def read_jsonl(path: str | Path, cls: type[T] | None = None) -> Iterator[Any]:
             try:
                 data = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from exc
+                raise InputError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from exc
             yield cls.from_dict(data) if cls else data
 
 
@@ -94,7 +107,7 @@ def read_records(path: str | Path, cls: type[T] | None = None) -> Iterator[Any]:
     elif path.suffix == ".jsonl":
         yield from read_jsonl(path, cls)
     else:
-        raise ValueError(f"{path}: expected a .jsonl or .parquet file")
+        raise InputError(f"{path}: expected a .jsonl or .parquet file")
 
 
 def write_json(path: str | Path, data: Any) -> None:

@@ -12,6 +12,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
+from ccpapers.errors import InputError
+
 SectionKind = Literal["abstract", "introduction", "results", "discussion", "conclusion", "methods", "other"]
 SECTION_KINDS: tuple[str, ...] = get_args(SectionKind)
 TIERS: tuple[str, ...] = ("by", "sa", "nc", "all")
@@ -31,7 +33,7 @@ class Serializable:
         names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
         unknown = set(data) - names
         if unknown:
-            raise ValueError(f"{cls.__name__}: unknown field(s) {sorted(unknown)}")
+            raise InputError(f"{cls.__name__}: unknown field(s) {sorted(unknown)}")
         kwargs = {k: _convert(hints[k], v) for k, v in data.items()}
         return cls(**kwargs)
 
@@ -117,7 +119,7 @@ class Section(Serializable):
 
     def __post_init__(self) -> None:
         if self.kind not in SECTION_KINDS:
-            raise ValueError(f"Section kind {self.kind!r} is not one of {SECTION_KINDS}")
+            raise InputError(f"Section kind {self.kind!r} is not one of {SECTION_KINDS}")
 
 
 @dataclass

@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ccpapers.config import ConfigError
+from ccpapers.config import ConfigError, read_yaml_mapping
 
 # USD per 1M tokens. Verify against the providers' price pages before relying on them.
 DEFAULT_PRICES: dict[str, dict[str, float]] = {
@@ -63,15 +61,10 @@ class PriceTable:
     def load(cls, override: str | Path | None = None) -> PriceTable:
         table = cls()
         if override:
-            path = Path(override)
-            if not path.is_file():
-                raise ConfigError(f"prices={path}: file not found; give a YAML of model: {{input, output}}")
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            if not isinstance(data, dict):
-                raise ConfigError(f"prices={path}: expected a mapping of model id -> prices")
+            data = read_yaml_mapping(override, "prices file (a YAML of model: {input, output})")
             for model, row in data.items():
                 if not isinstance(row, dict):
-                    raise ConfigError(f"prices={path}: {model!r} must map to {{input: .., output: ..}}")
+                    raise ConfigError(f"prices={override}: {model!r} must map to {{input: .., output: ..}}")
                 table.prices[str(model)] = {k: float(v) for k, v in row.items()}
         return table
 

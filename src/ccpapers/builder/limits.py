@@ -13,8 +13,10 @@ import threading
 import time
 from dataclasses import dataclass
 
+from ccpapers.errors import CcpapersError
 
-class BackendError(Exception):
+
+class BackendError(CcpapersError):
     """Base of backend errors; ``reason`` is a short code for the build report."""
 
     reason = "backend-error"

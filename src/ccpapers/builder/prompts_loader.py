@@ -37,7 +37,9 @@ class Prompt:
 @cache
 def load_prompt(prompt_id: str) -> Prompt:
     """``load_prompt("qa.v1")`` reads ``prompts/qa.v1.yaml``."""
-    text = resources.files("ccpapers.builder.prompts").joinpath(f"{prompt_id}.yaml").read_text(encoding="utf-8")
+    text = (
+        resources.files("ccpapers.builder.prompts").joinpath(f"{prompt_id}.yaml").read_text(encoding="utf-8")
+    )
     data = yaml.safe_load(text)
     extra = {k: v for k, v in data.items() if k not in ("id", "system", "instruction", "schema")}
     schema = dict(data["schema"])

@@ -22,10 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ccpapers.builder.splits import TEXT_SPLITS
-from ccpapers.config import ConfigError
+from ccpapers.config import ConfigError, read_yaml_mapping
 from ccpapers.resources import resolve_recipe
 
 GENERATED_SPLITS = ("qa", "mcq", "rewrite", "translation")
@@ -94,9 +92,7 @@ def load_spec(name_or_path: str | Path) -> BuildSpec:
         path = resolve_recipe("builders", name_or_path)
     except FileNotFoundError as exc:
         raise ConfigError(f"spec={name_or_path}: {exc}") from exc
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a builder spec is a mapping (see docs/build.md)")
+    data = read_yaml_mapping(path, "builder spec")
     unknown = set(data) - _TOP
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_TOP)}")

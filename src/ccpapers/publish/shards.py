@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
+from ccpapers.errors import CcpapersError
 from ccpapers.licenses import parse_license
 from ccpapers.types import TIERS, Record
 
@@ -39,7 +40,7 @@ SPLIT_NAME = "train"
 MAX_ROW_GROUP_BYTES = 100 * 1024 * 1024  # datasets' MAX_ROW_GROUP_SIZE; the viewer wants < ~286 MiB
 
 
-class BuildError(ValueError):
+class BuildError(CcpapersError, ValueError):
     """The build folder cannot be published (names the file and what to do)."""
 
 
