@@ -5,11 +5,15 @@ Writes are atomic (temporary file + rename) so a crash never leaves half a file.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
+import types
+import typing
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -75,13 +79,40 @@ def read_jsonl(path: str | Path, cls: type[T] | None = None) -> Iterator[Any]:
             yield cls.from_dict(data) if cls else data
 
 
-def write_parquet(path: str | Path, items: Iterable[Serializable | dict[str, Any]]) -> int:
-    """Write items as one Parquet file (nested dataclasses become structs)."""
+def _arrow_type(hint: Any) -> Any:
+    import pyarrow as pa
+
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _arrow_type(inner)
+    if origin is list:
+        return pa.list_(_arrow_type(typing.get_args(hint)[0]))
+    return {str: pa.string(), int: pa.int64(), bool: pa.bool_(), float: pa.float64()}[hint]
+
+
+@cache
+def arrow_schema(cls: type) -> Any:
+    """The Arrow schema of a flat dataclass (``Record``): its fields in order, types from its hints.
+
+    Used by every stage that writes rows, so a split written by ``build`` and the shards written
+    by ``publish`` have the same columns, also when a split is empty.
+    """
+    import pyarrow as pa
+
+    hints = typing.get_type_hints(cls)
+    return pa.schema([pa.field(f.name, _arrow_type(hints[f.name])) for f in dataclasses.fields(cls)])
+
+
+def write_parquet(
+    path: str | Path, items: Iterable[Serializable | dict[str, Any]], schema: Any = None
+) -> int:
+    """Write items as one Parquet file (nested dataclasses become structs; ``schema`` fixes columns)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     rows = [_as_dict(i) for i in items]
-    table = pa.Table.from_pylist(rows)
+    table = pa.Table.from_pylist(rows, schema=schema)
     with atomic_write(path, "wb") as fh:
         pq.write_table(table, fh, compression="zstd")
     return len(rows)
