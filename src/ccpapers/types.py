@@ -18,6 +18,13 @@ SectionKind = Literal["abstract", "introduction", "results", "discussion", "conc
 SECTION_KINDS: tuple[str, ...] = get_args(SectionKind)
 TIERS: tuple[str, ...] = ("by", "sa", "nc", "all")
 
+# The split vocabulary, shared by build, publish and bench.
+TEXT_SPLITS: tuple[str, ...] = ("introduction", "abstract", "conclusion")  # verbatim paper text
+GENERATED_SPLITS: tuple[str, ...] = ("qa", "mcq", "rewrite", "translation")  # derived from the text
+QUESTION_SPLITS: tuple[str, ...] = ("qa", "mcq")  # rows with a question (bench test items)
+# rows whose ``text`` a model is trained on in the bench (verbatim and rephrased text), in bench order
+TRAINING_TEXT_SPLITS: tuple[str, ...] = ("abstract", "introduction", "conclusion", "rewrite", "translation")
+
 T = TypeVar("T", bound="Serializable")
 
 

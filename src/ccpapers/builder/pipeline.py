@@ -23,10 +23,10 @@ from ccpapers.config import ConfigError, write_resolved_config
 from ccpapers.io import read_records, write_json
 from ccpapers.licenses import LicensePolicy
 from ccpapers.registry import GENERATORS
-from ccpapers.types import Paper, Record
+from ccpapers.types import GENERATED_SPLITS, TEXT_SPLITS, Paper, Record
 
 log = logging.getLogger(__name__)
-ALL_SPLITS = ("introduction", "abstract", "conclusion", "qa", "mcq", "rewrite", "translation")
+ALL_SPLITS = TEXT_SPLITS + GENERATED_SPLITS
 EXAMPLES_PER_REASON = 3
 
 

@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ccpapers.builder.splits import TEXT_SPLITS
 from ccpapers.config import ConfigError, read_yaml_mapping
 from ccpapers.resources import resolve_recipe
+from ccpapers.types import GENERATED_SPLITS, TEXT_SPLITS
 
-GENERATED_SPLITS = ("qa", "mcq", "rewrite", "translation")
 DEFAULT_SOURCES = {
     "qa": list(TEXT_SPLITS),
     "mcq": list(TEXT_SPLITS),

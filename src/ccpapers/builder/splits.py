@@ -10,9 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-from ccpapers.types import Paper, Record
+from ccpapers.types import TEXT_SPLITS, Paper, Record
 
-TEXT_SPLITS = ("introduction", "abstract", "conclusion")
 DISCUSSION_TAIL_FLAG = "conclusion-from-discussion"
 _WORD = re.compile(r"\S+")
 

@@ -21,7 +21,7 @@ from typing import Any
 from ccpapers.errors import CcpapersError
 from ccpapers.io import arrow_schema
 from ccpapers.licenses import parse_license
-from ccpapers.types import TIERS, Record
+from ccpapers.types import GENERATED_SPLITS, TIERS, Record
 
 VERBATIM_KINDS: tuple[str, ...] = (
     "abstract",
@@ -32,7 +32,7 @@ VERBATIM_KINDS: tuple[str, ...] = (
     "methods",
     "other",
 )
-DERIVED_KINDS: tuple[str, ...] = ("qa", "mcq", "rewrite", "translation")
+DERIVED_KINDS: tuple[str, ...] = GENERATED_SPLITS
 KIND_ORDER: tuple[str, ...] = VERBATIM_KINDS + DERIVED_KINDS
 SPLIT_NAME = "train"
 MAX_ROW_GROUP_BYTES = 100 * 1024 * 1024  # datasets' MAX_ROW_GROUP_SIZE; the viewer wants < ~286 MiB
