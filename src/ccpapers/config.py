@@ -179,8 +179,13 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         parser.add_argument(flag, **kwargs)
 
 
-def resolve_config(cls: type[C], args: argparse.Namespace) -> C:
-    """Defaults < --config YAML < key=value overrides < explicit --flags."""
+def resolve_config_and_keys(cls: type[C], args: argparse.Namespace) -> tuple[C, set[str]]:
+    """Defaults < --config YAML < key=value overrides < explicit --flags.
+
+    Also returns the keys the user gave (in the YAML, as overrides or as flags), for the rules
+    that depend on whether a value was chosen or defaulted (``--repo`` implies ``--push``; a
+    sweep's base keeps what the user set).
+    """
     data: dict[str, Any] = {}
     if getattr(args, "config", None):
         data.update(load_yaml(args.config))
@@ -188,7 +193,13 @@ def resolve_config(cls: type[C], args: argparse.Namespace) -> C:
     for key, value in vars(args).items():
         if key.startswith("cfg_"):
             data[key[4:]] = value
-    return config_from_mapping(cls, data, origin=getattr(args, "config", None) or "config")
+    cfg = config_from_mapping(cls, data, origin=getattr(args, "config", None) or "config")
+    return cfg, set(data)
+
+
+def resolve_config(cls: type[C], args: argparse.Namespace) -> C:
+    """Defaults < --config YAML < key=value overrides < explicit --flags."""
+    return resolve_config_and_keys(cls, args)[0]
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:
