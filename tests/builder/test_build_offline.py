@@ -24,6 +24,8 @@ def _rows(tmp_path: Path, split: str, work: str = "w", spec: str = "demo") -> li
 def test_offline_build_makes_text_qa_and_mcq_splits(tmp_path: Path, papers_file: Path) -> None:
     report = _build(tmp_path, papers_file, target_fraction=1.0)
     assert report["backend"] == "offline" and report["calls"] == 0
+    resolved = yaml.safe_load((tmp_path / "w" / "builds" / "demo" / "config.resolved.yaml").read_text())
+    assert resolved["backend"] == "offline"  # the backend used, not the empty default
     for split in ("introduction", "abstract", "conclusion", "qa", "mcq"):
         rows = _rows(tmp_path, split)
         assert rows, split

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -250,7 +251,7 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
         "elapsed_s": round(time.time() - started, 2),
     }
     write_json(out_dir / "report.json", report)
-    write_resolved_config(cfg, out_dir)
+    write_resolved_config(dataclasses.replace(cfg, backend=main), out_dir)  # the backend used, not ""
     if cfg.push:
         report["push"] = _push(cfg, spec.name)
         write_json(out_dir / "report.json", report)
