@@ -28,6 +28,7 @@ class Response:
     sha256: str | None = None
     fetched_at: str | None = None
     history: list[str] = field(default_factory=list)
+    truncated: bool = False  # cut at a size cap (robots.txt, error bodies); never cached
 
     @property
     def text(self) -> str:
