@@ -131,6 +131,6 @@ def too_slow(url: str, deadline: float) -> RefusedError:
     return RefusedError(
         "too_slow",
         f"{url}: refused: not complete after {deadline:g} s (the per-request deadline, "
-        "request_deadline); the server is stalled or dripping bytes",
+        "--request-deadline); the server is stalled or dripping bytes",
         url,
     )

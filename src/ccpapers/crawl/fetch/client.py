@@ -339,7 +339,7 @@ class PoliteClient:
                         encoding=r.headers.get("content-encoding"),
                         length=r.headers.get("content-length"),
                         limit=limit if ok else min(limit, MAX_ERROR_BYTES),
-                        limit_name="max_bytes" if not truncate else "max_robots_bytes",
+                        limit_name="--max-page-bytes" if not truncate else "robots.txt cap",
                         deadline_at=deadline_at,
                         deadline=self.deadline,
                         truncate=truncate or not ok,

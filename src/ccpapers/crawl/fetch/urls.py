@@ -25,6 +25,17 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), netloc, path, urlencode(query), ""))
 
 
+def stable_key(url: str, bases: dict[str, str]) -> str:
+    """The cache key of ``url``: its canonical form, written ``name:/path?query`` when it lies
+    under one of the named ``bases`` (the longest wins), so it does not depend on the host."""
+    key = canonical_url(url)
+    for name, base in sorted(bases.items(), key=lambda kv: -len(kv[1])):
+        b = canonical_url(base).rstrip("/")
+        if key == b or key.startswith((b + "/", b + "?")):
+            return f"{name}:{key[len(b) :] or '/'}"
+    return key
+
+
 def origin(url: str) -> str:
     p = urlsplit(url)
     return f"{p.scheme.lower()}://{p.netloc.lower()}"
