@@ -293,7 +293,10 @@ class Crawl:
         return len(papers)
 
     def failure(self) -> str | None:
-        """One line when this run got nothing at all (every request failed), else None."""
+        """One line when the crawl has nothing to show (no paper kept, in this run or before)
+        because every request failed; else None."""
+        if self.db.count_where("state='kept'"):
+            return None
         if self.attempted and not self.fetched:
             errors = self.db.grouped("failed", "error")
             top = max(errors, key=lambda k: errors[k]) if errors else "unknown"

@@ -282,9 +282,9 @@ class _Handler(BaseHTTPRequestHandler):
             if fault.declare_length or fault.kind != "huge":
                 head["Content-Length"] = str(fault.size)
             else:
-                head["Connection"] = "close"
-                self.close_connection = True
+                head["Connection"] = "close"  # the body ends when the connection does
         entry["status"] = 200
+        self.close_connection = True  # the client may hang up mid-body: no keep-alive after this
         try:
             if fault.kind == "drip_headers":
                 raw = b"HTTP/1.1 200 OK\r\n" + b"".join(f"{k}: {v}\r\n".encode() for k, v in head.items())
@@ -292,7 +292,6 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.write(bytes([byte]))
                     self.wfile.flush()
                     time.sleep(fault.seconds)
-                self.close_connection = True
                 return
             self.send_response(200)
             for k, v in head.items():
@@ -307,7 +306,7 @@ class _Handler(BaseHTTPRequestHandler):
                 else:
                     self.wfile.write(chunk)
         except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+            pass  # the client refused the rest: what these faults are for
 
     def _cookie_redirect(self, path: str, query: dict[str, list[str]]) -> dict[str, str] | None:
         """nature.com's cookie check: set a cookie and bounce; a client that does not send it

@@ -55,16 +55,16 @@ class Inflater:
         self._z = zlib.decompressobj(self.wbits) if self.wbits is not None else None
         self._started = False
 
-    def feed(self, data: bytes, room: int) -> bytes:
-        """Inflate ``data``; at most ``room`` bytes come out (more input is then dropped: the
-        caller has gone over its cap and stops)."""
+    def feed(self, data: bytes, room: int) -> Iterator[bytes]:
+        """Inflate ``data`` in pieces of at most CHUNK bytes, ``room`` bytes in all (more input
+        is then dropped: the caller has gone over its cap and stops)."""
         if self._z is None:
-            return data[:room]
-        out = bytearray()
+            yield data[:room]
+            return
         try:
-            while data and len(out) < room:
+            while data and room > 0:
                 try:
-                    out += self._z.decompress(data, room - len(out))
+                    piece = self._z.decompress(data, min(room, CHUNK))
                 except zlib.error:
                     if self.wbits != zlib.MAX_WBITS or self._started:
                         raise
@@ -72,7 +72,11 @@ class Inflater:
                     self._z = zlib.decompressobj(self.wbits)
                     continue
                 self._started = True
-                if self._z.eof and self._z.unused_data:  # another gzip member follows
+                room -= len(piece)
+                yield piece
+                if self._z.unconsumed_tail:  # output was bounded: more of this input to inflate
+                    data = self._z.unconsumed_tail
+                elif self._z.eof and self._z.unused_data:  # another gzip member follows
                     data = self._z.unused_data
                     self._z = zlib.decompressobj(self.wbits)
                 else:
@@ -81,7 +85,6 @@ class Inflater:
             raise RefusedError(
                 "bad_encoding", f"{self.url}: refused: corrupt {self.name} body ({exc})", self.url
             ) from exc
-        return bytes(out)
 
 
 def read_body(
@@ -111,7 +114,8 @@ def read_body(
     wire = 0
     for chunk in chunks:
         wire += len(chunk)
-        buf += inflater.feed(chunk, limit - len(buf) + 1)
+        for piece in inflater.feed(chunk, limit - len(buf) + 1):
+            buf += piece
         if len(buf) > limit or wire > limit:
             if truncate:
                 return Body(bytes(buf[:limit]), wire, True)
