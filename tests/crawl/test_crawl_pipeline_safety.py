@@ -12,7 +12,7 @@ from ccpapers.crawl.pipeline import journal_db_path
 from ccpapers.io import read_parquet
 from ccpapers.sample import load_sample
 from ccpapers.sample.site import Fault
-from ccpapers.types import Paper
+from ccpapers.types import Paper, PaperRef
 from tests.crawl.conftest import crawl_config
 
 SAMPLE = load_sample()
@@ -155,3 +155,23 @@ def test_journal_survives_the_site_moving_to_another_port(make_site, tmp_path):
     assert not (again & fetched_first), "pages cached from the old port were fetched again"
     papers = {p.doi: p for p in read_parquet(tmp_path / "papers" / "papers.parquet", Paper)}
     assert papers[f"10.5555/{OPEN[0]['id']}"].url == second.url + victim  # where it really came from
+
+
+def test_stored_urls_resolve_under_todays_site(site, tmp_path):
+    from ccpapers.crawl.pipeline import Crawl
+
+    crawl = Crawl(crawl_config(tmp_path, site))
+    try:
+        assert crawl.stable_ref(PaperRef("10.5555/x", "j", site.url + "/articles/x")).url == "/articles/x"
+        assert crawl.stable_ref(PaperRef("10.5555/x", "j", "https://example.org/articles/x")).url.startswith(
+            "https:"
+        )
+        assert crawl.resolve({"url": "/articles/x", "source": "crossref"}) == site.url + "/articles/x"
+        # journals written before paths were stored: a site-built URL moves to today's site ...
+        old = {"url": "http://127.0.0.1:1/articles/x", "source": "crossref"}
+        assert crawl.resolve(old) == site.url + "/articles/x"
+        # ... a user's own absolute URL on another host is kept
+        mine = {"url": "https://example.org/articles/x", "source": "dois"}
+        assert crawl.resolve(mine) == "https://example.org/articles/x"
+    finally:
+        crawl.close()
