@@ -33,6 +33,7 @@ from ccpapers.crawl.journals import Journal, load_journals, parse_years, select_
 from ccpapers.crawl.progress import CrawlProgress
 from ccpapers.crawl.report import build_report
 from ccpapers.crawl.sources.base import Window
+from ccpapers.errors import CcpapersError
 from ccpapers.io import write_json, write_jsonl, write_parquet
 from ccpapers.licenses import LicensePolicy
 from ccpapers.registry import PARSERS
@@ -48,7 +49,7 @@ def transient(code: str) -> bool:
     return code in TRANSIENT_ERRORS or code.startswith("http_5")
 
 
-class TooManyErrors(RuntimeError):
+class TooManyErrors(CcpapersError, RuntimeError):
     """Many papers in a row failed with network or server errors: the crawl stops politely."""
 
 
