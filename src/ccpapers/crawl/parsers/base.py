@@ -125,9 +125,12 @@ def parse_bytes(
     extra_evidence: Evidence | None = None,
     keep_math: bool = False,
 ) -> Paper:
-    """Parse ``data`` with the parser for its format (``format="auto"`` sniffs it)."""
+    """Parse ``data`` with the parser for its format (``format="auto"`` sniffs it).
+    UTF-16/32 files (BOM, or recognisable without one) are re-encoded as UTF-8 first."""
+    from ccpapers.crawl.charset import to_utf8
     from ccpapers.registry import PARSERS
 
+    data = to_utf8(data)
     name = detect_format(data, url) if format == "auto" else format
     parser = PARSERS.create(name, keep_math=keep_math)
     return parser.parse(data, url, extra_evidence=extra_evidence)
