@@ -4,6 +4,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import yaml
+
 from ccpapers.builder import run_build
 from ccpapers.builder.config import BuildConfig
 from ccpapers.cli import main as cli_main
