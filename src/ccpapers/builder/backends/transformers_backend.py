@@ -29,11 +29,19 @@ LOOP_MIN_TOKENS = 64  # never stop a sequence shorter than this
 def model_source(spec: str) -> tuple[str, dict[str, Any]]:
     """(what ``from_pretrained`` loads, its extra arguments) for ``--model spec``.
 
-    The one place the build resolves local model names: a ``.gguf`` file is loaded by
-    transformers (dequantised) from its folder; names of the bench's model registry are
-    not resolvable here until that registry exists (issue 11)."""
+    THE single place the build resolves local model names (issue 13 item 3): names of the
+    bench's model registry (``smollm2-135m``) and ``.gguf`` files go to
+    ``ccpapers.bench.localmodels.resolve`` (issue 11), which turns them into a cached model
+    folder, so bench and build share one registry. Until that module is merged, a ``.gguf``
+    is loaded (dequantised) by transformers straight from its folder, and names are unknown."""
     from pathlib import Path
 
+    try:
+        from ccpapers.bench import localmodels  # the bench's registry (issue 11)
+    except ImportError:
+        localmodels = None
+    if localmodels is not None and localmodels.is_local_spec(spec):
+        return str(localmodels.resolve(spec)), {}
     path = Path(spec).expanduser()
     if spec.lower().endswith(".gguf"):
         if not path.is_file():
