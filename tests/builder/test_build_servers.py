@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ccpapers.builder import run_build
+from ccpapers.builder.command import server_lines
 from ccpapers.builder.config import BuildConfig
 from ccpapers.builder.limits import Fatal
 from ccpapers.cli import main as cli_main
@@ -127,6 +128,7 @@ def test_fully_cached_rerun_needs_no_server_and_rows_name_the_model_not_its_path
     fake.stop()
     again = _build(tmp_path, papers_file, qa_spec)
     assert again["calls"] == 0 and again["cache_hits"] == REQUESTS
+    assert again["generators"]["qa"]["structured_output"] is None  # nothing was sent, nothing was learnt
     assert list(read_records(tmp_path / "w" / "builds" / "testspec" / "qa", Record)) == rows
 
 
@@ -203,6 +205,9 @@ def test_llama_cpp_python_as_recorded_builds_every_split_after_one_500(
         change.startswith("json_schema refused (HTTP 500")
         and "Input should be 'text' or 'json_object'" in change
     )
+    shown = server_lines(report)  # what `ccpapers build` prints under its table
+    assert shown[0].startswith("structured output: json_object_schema; json_schema refused (HTTP 500")
+    assert shown[1].startswith("openai: ") and "request(s) in flight (peak" in shown[1]
     formats = [b["response_format"] for _, b in fake.bodies]
     assert all(f["type"] == "json_object" and f["schema"]["type"] == "object" for f in formats)
     mcq = next(f["schema"] for f in formats if "distractors" in str(f["schema"]))

@@ -45,6 +45,25 @@ def print_summary(report: dict) -> None:
         f"calls {report['calls']}, cache hits {report['cache_hits']}, cost ${report['cost_usd']:.4f}; "
         f"target/irrelevant papers {report.get('groups')}"
     )
+    for line in server_lines(report):
+        console.print(line, markup=False)
+
+
+def server_lines(report: dict) -> list[str]:
+    """How each model server was driven: structured-output mode (and why it changed), pacing."""
+    lines = []
+    modes = {g.get("structured_output") for g in report.get("generators", {}).values()} - {None}
+    changes = sorted(
+        {c for g in report.get("generators", {}).values() for c in g.get("structured_output_changes") or []}
+    )
+    if modes:
+        lines.append(f"structured output: {', '.join(sorted(modes))}" + "".join(f"; {c}" for c in changes))
+    for name, pace in (report.get("engine", {}).get("pacing") or {}).items():
+        lines.append(
+            f"{name}: {pace['concurrency']} request(s) in flight (peak {pace['peak_concurrency']}), "
+            f"{pace['timeouts']} timeout(s), {pace['seconds_per_token']} s/token at worst"
+        )
+    return lines
 
 
 def main(args: argparse.Namespace) -> int:

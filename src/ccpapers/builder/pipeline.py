@@ -230,7 +230,7 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
             "backend": backend.name if backend else "offline",
             "model": _model_name(backend) if backend else "none",
             "requests": len(jobs),
-            "structured_output": getattr(backend, "mode", None),
+            "structured_output": getattr(backend, "structured_output", None),
             "structured_output_changes": list(getattr(backend, "mode_changes", [])),
         }
     stats = engine.stats.to_dict()

@@ -58,6 +58,7 @@ class OpenAIBackend:
         self._client: Any = None
         self.mode = MODES[0]  # the best structured output this server has not refused
         self.mode_changes: list[str] = []
+        self._answered = False  # a reply came back (so ``mode`` was really used)
         self._settled = self.official  # api.openai.com takes json_schema
         self._first = threading.Lock()
         self._lock = threading.Lock()
@@ -189,7 +190,13 @@ class OpenAIBackend:
                 raise classify(exc, "openai", KEY_ENV) from exc
             except openai.APIConnectionError as exc:
                 raise classify(exc, "openai", KEY_ENV) from exc
+            self._answered = True
             return completion.model_dump(mode="json")
+
+    @property
+    def structured_output(self) -> str | None:
+        """The response_format mode replies came back with in this run (None: nothing was sent)."""
+        return self.mode if self._answered else None
 
     def _step_down(self, mode: str, exc: Any) -> None:
         with self._lock:
