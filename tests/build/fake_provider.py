@@ -10,7 +10,8 @@ limiter answering 429 + Retry-After), ``fail_429`` (answer the next N model requ
 429 and ``retry_after``), ``malformed`` (queue of "truncate" / "garbage" chat replies),
 ``reject_json_schema`` (400 on ``response_format``), ``translate_hook`` (rewrite DeepL output),
 ``batch_pending_polls`` (batches report in-progress for that many retrievals), ``errors``
-(queue of (status, message) answers), ``auth_fail`` (401/403 for every model request).
+(queue of (status, message) answers; ``{key}`` in a message becomes the key the client sent, as
+servers that echo it back do), ``auth_fail`` (401/403 for every model request).
 
 Replies are computed from the request: the passage between ``<passage>`` tags is turned
 into questions, multiple choice, rewrites or translations depending on the JSON schema
@@ -80,6 +81,12 @@ def default_chat(body_text: str) -> str:
         lang = re.search(r"into ([A-Z][a-z]+)\.", body_text)
         return json.dumps({"translation": f"[{lang.group(1) if lang else '?'}] {passage}"})
     return json.dumps({"items": []})
+
+
+def _credential(h: BaseHTTPRequestHandler) -> str:
+    """The key a client sent: ``Authorization: Bearer k`` / ``DeepL-Auth-Key k`` or ``x-api-key: k``."""
+    auth = h.headers.get("Authorization") or ""
+    return auth.split(" ", 1)[-1] if auth else h.headers.get("x-api-key") or ""
 
 
 def _flatten(obj: Any) -> str:
@@ -199,7 +206,9 @@ class FakeProvider:
             with self._lock:
                 queued = self.errors.pop(0) if self.errors else None
             if queued:
-                self._send(h, queued[0], {"error": {"type": "invalid_request_error", "message": queued[1]}})
+                message = queued[1].replace("{key}", _credential(h))  # servers that echo the key back
+                body: dict[str, Any] = {"error": {"type": "invalid_request_error", "message": message}}
+                self._send(h, queued[0], {"message": message} if path == "/v2/translate" else body)
                 return
             if self.auth_fail:
                 status = 403 if path == "/v2/translate" else 401

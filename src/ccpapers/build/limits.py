@@ -15,9 +15,17 @@ from dataclasses import dataclass
 
 
 class BackendError(Exception):
-    """Base of backend errors; ``reason`` is a short code for the build report."""
+    """Base of backend errors; ``reason`` is a short code for the build report.
+
+    The message often quotes a server's error body, which may echo the key: ``str()`` scrubs it.
+    """
 
     reason = "backend-error"
+
+    def __str__(self) -> str:
+        from ccpapers.secrets import scrub
+
+        return scrub(super().__str__())
 
 
 class Retryable(BackendError):
