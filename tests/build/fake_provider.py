@@ -9,7 +9,8 @@ Injectable behaviour: ``latency`` (seconds per request), ``rpm_limit`` (a server
 limiter answering 429 + Retry-After), ``fail_429`` (answer the next N model requests with
 429 and ``retry_after``), ``malformed`` (queue of "truncate" / "garbage" chat replies),
 ``reject_json_schema`` (400 on ``response_format``), ``translate_hook`` (rewrite DeepL output),
-``batch_pending_polls`` (batches report in-progress for that many retrievals), ``errors``
+``batch_id`` (the id an OpenAI batch gets), ``batch_pending_polls`` (batches report in-progress
+for that many retrievals), ``errors``
 (queue of (status, message) answers; ``{key}`` in a message becomes the key the client sent, as
 servers that echo it back do), ``auth_fail`` (401/403 for every model request).
 
@@ -27,6 +28,7 @@ import math
 import re
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -112,6 +114,7 @@ class FakeProvider:
         self.translate_hook: Callable[[str, str], str] | None = None
         self.chat: Callable[[str], str] = default_chat
         self.batch_pending_polls = 0
+        self.batch_id: str | None = None  # the id the next OpenAI batch gets (default batch_<n>)
         self.models = ["fake-model-1"]
         self.calls: Counter[str] = Counter()
         self.bodies: list[tuple[str, dict[str, Any]]] = []
@@ -417,7 +420,7 @@ class FakeProvider:
                 )
             out_id = f"file-{len(self.files) + 1}"
             self.files[out_id] = ("\n".join(reversed(out_lines)) + "\n").encode()
-            bid = f"batch_{len(self.batches) + 1}"
+            bid = self.batch_id or f"batch_{len(self.batches) + 1}"
             with self._lock:
                 self.calls["openai_batch_create"] += 1
                 self.batches[bid] = {
@@ -428,9 +431,9 @@ class FakeProvider:
                 }
             self._send(h, 200, self._openai_batch_obj(bid, "in_progress"))
         elif method == "GET" and len(parts) == 3:
-            batch = self.batches[parts[2]]
-            status = "completed" if self._batch_status(batch) == "ended" else "in_progress"
-            self._send(h, 200, self._openai_batch_obj(parts[2], status))
+            bid = urllib.parse.unquote(parts[2])  # the SDK percent-encodes odd ids ("../x")
+            status = "completed" if self._batch_status(self.batches[bid]) == "ended" else "in_progress"
+            self._send(h, 200, self._openai_batch_obj(bid, status))
         else:
             self._send(h, 404, {"error": {"message": "no such batch route"}})
 

@@ -9,7 +9,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ccpapers.build.backend_choice import CHAT_BACKENDS, BackendPool, has_credentials, main_backend_name
+from ccpapers.build.backend_choice import (
+    CHAT_BACKENDS,
+    BackendPool,
+    estimate_backend,
+    has_credentials,
+    keys_assumed,
+    main_backend_name,
+)
 from ccpapers.build.cache import ReplyCache, canonical, request_key
 from ccpapers.build.config import BuildConfig
 from ccpapers.build.cost import PriceTable
@@ -21,7 +28,7 @@ from ccpapers.build.spec import BuildSpec, SplitSpec, load_spec
 from ccpapers.build.splits import text_records
 from ccpapers.config import ConfigError, write_resolved_config
 from ccpapers.io import read_records, write_json
-from ccpapers.licenses import LicensePolicy
+from ccpapers.licenses import LicensePolicy, id_url_conflict, license_from_id
 from ccpapers.registry import GENERATORS
 from ccpapers.types import Paper, Record
 
@@ -62,17 +69,21 @@ def load_papers(cfg: BuildConfig) -> list[Paper]:
 
 
 def _licence_ok(split: SplitSpec, rec: Record, paper: Paper, drops: Drops) -> bool:
+    """Permissions come from the licence id alone: a papers file whose ``derivatives_ok`` says
+    otherwise must not make us pay for rewrites that publish would have to drop."""
     derivative = split.split in ("rewrite", "translation")
-    if not paper.license.derivatives_ok and (derivative or not split.allow_nd):
+    named = license_from_id(paper.license.hub_id)
+    if not (named and named.derivatives_ok) and (derivative or not split.allow_nd):
         drops.add(split.split, "nd-license", rec.id)
         return False
     return True
 
 
 def _choose_generator(
-    split: SplitSpec, main: str, pool: BackendPool
+    split: SplitSpec, main: str, pool: BackendPool, assume_keys: bool = False
 ) -> tuple[Any | None, Any | None, str | None]:
-    """(generator, backend or None for offline, why-not) for one generated split."""
+    """(generator, backend or None for offline, why-not) for one generated split.
+    ``assume_keys`` (``--estimate``): choose as if every key the spec needs were set."""
     opts = dict(split.options)
     if split.generator == "offline" or (split.generator in ("qa", "mcq") and main == "offline"):
         return (
@@ -90,7 +101,7 @@ def _choose_generator(
         return GENERATORS.create(split.generator, **opts), pool.get(main), None
     if split.generator == "translate":
         wanted = split.backend
-        if wanted == "deepl" and has_credentials("deepl"):
+        if wanted == "deepl" and (has_credentials("deepl") or assume_keys):
             return GENERATORS.create("translate", mode="deepl", **opts), pool.get("deepl"), None
         if main == "deepl":
             return GENERATORS.create("translate", mode="deepl", **opts), pool.get("deepl"), None
@@ -133,24 +144,33 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
     kept: list[Paper] = []
     for p in papers:
         ok, reason = policy.check(p)
-        if ok:
+        conflict = id_url_conflict(p.license.hub_id, p.license.url) if ok else None
+        if ok and not conflict:
             kept.append(p)
         else:
-            drops.add("papers", reason, p.doi)
+            drops.add("papers", "license-url-mismatch" if conflict else reason, f"{p.doi}: {conflict or ''}")
     by_doi = {p.doi: p for p in kept}
     text: list[Record] = []
     for p in kept:
         text.extend(text_records(p, fraction, spec.max_words, tuple(spec.text_splits), drops.counts))
-    main, _ = main_backend_name(cfg.backend, spec.backend, need_key=not cfg.estimate)
+    if cfg.estimate:  # price what the spec would use once its keys are set, and say so
+        main = estimate_backend(cfg.backend, spec.backend, spec.models)
+    else:
+        main, _ = main_backend_name(cfg.backend, spec.backend)
     pool = BackendPool(main, cfg.model, spec.models, cfg.timeout)
     cannot: dict[str, str] = {}
+    substituted: dict[str, str] = {}
     plans: list[tuple[SplitSpec, Any, Any, list[Task], list[Job]]] = []
     outcomes: dict[str, Outcome] = {}
     for split in spec.generate:
-        gen, backend, why = _choose_generator(split, main, pool)
+        gen, backend, why = _choose_generator(split, main, pool, assume_keys=cfg.estimate)
         if gen is None:
             cannot[split.split] = why or "unavailable"
             continue
+        if gen.name == "offline" and split.generator != "offline":
+            substituted[split.split] = (
+                f"offline cloze, not the spec's {split.generator!r} generator (no language model key set)"
+            )
         if split.split == "rewrite" and cfg.variants > 0:
             gen.variants = cfg.variants
         sources = [r for r in text if r.split in split.sources]
@@ -184,7 +204,8 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
     )
     all_jobs = [j for plan in plans for j in plan[4]]
     if cfg.estimate:
-        return _estimate(engine, all_jobs, spec, main, cannot)
+        assumed = keys_assumed({j.backend.name for j in all_jobs} | ({main} - {"offline"}))
+        return {**_estimate(engine, all_jobs, spec, main, cannot), "assumed_keys": assumed}
     results = engine.run(all_jobs)
     written: dict[str, int] = {}
     out_dir = Path(cfg.work) / "builds" / spec.name
@@ -241,6 +262,7 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
         "drops": drops.counts,
         "drop_examples": drops.examples,
         "cannot_make": cannot,
+        "substituted": substituted,
         "generators": generators,
         "calls": stats["calls"],
         "cache_hits": stats["cache_hits"],
