@@ -146,3 +146,15 @@ def test_a_complete_build_exits_zero(
     ]
     assert cli_main(["build", *argv]) == 0
     assert not json.loads((tmp_path / "w" / "builds" / "testspec" / "report.json").read_text())["cannot_make"]
+
+
+def test_a_paper_whose_licence_id_and_url_disagree_is_not_used(tmp_path: Path) -> None:
+    liar = make_paper(0, "cc-by-4.0")
+    liar = dataclasses.replace(
+        liar, license=dataclasses.replace(liar.license, url="https://creativecommons.org/licenses/by-nc-sa/3.0/")
+    )
+    papers = tmp_path / "papers.jsonl"
+    write_jsonl(papers, [liar, make_paper(1, "cc-by-4.0")])
+    report = _build(tmp_path, papers, "demo")
+    assert report["papers_used"] == 1 and report["drops"]["papers"] == {"license-url-mismatch": 1}
+    assert "by-nc-sa/3.0" in report["drop_examples"]["papers"]["license-url-mismatch"][0]
