@@ -9,7 +9,8 @@ Injectable behaviour: ``latency`` (seconds per request), ``rpm_limit`` (a server
 limiter answering 429 + Retry-After), ``fail_429`` (answer the next N model requests with
 429 and ``retry_after``), ``malformed`` (queue of "truncate" / "garbage" chat replies),
 ``reject_json_schema`` (400 on ``response_format``), ``translate_hook`` (rewrite DeepL output),
-``batch_id`` (the id an OpenAI batch gets), ``batch_pending_polls`` (batches report in-progress
+``omit_usage`` (OpenAI replies without ``usage``; ``billed`` keeps what each reply would have
+billed), ``batch_id`` (the id an OpenAI batch gets), ``batch_pending_polls`` (batches report in-progress
 for that many retrievals), ``errors``
 (queue of (status, message) answers; ``{key}`` in a message becomes the key the client sent, as
 servers that echo it back do), ``auth_fail`` (401/403 for every model request).
@@ -115,6 +116,8 @@ class FakeProvider:
         self.chat: Callable[[str], str] = default_chat
         self.batch_pending_polls = 0
         self.batch_id: str | None = None  # the id the next OpenAI batch gets (default batch_<n>)
+        self.omit_usage = False  # OpenAI replies without `usage` (some compatible servers)
+        self.billed: list[tuple[int, int]] = []  # (prompt, completion) tokens of each OpenAI reply
         self.models = ["fake-model-1"]
         self.calls: Counter[str] = Counter()
         self.bodies: list[tuple[str, dict[str, Any]]] = []
@@ -356,8 +359,10 @@ class FakeProvider:
     # -- OpenAI --------------------------------------------------------------------------
     def _openai_completion(self, body: dict[str, Any]) -> dict[str, Any]:
         text = self._reply_text(body)
-        prompt = len(json.dumps(body)) // 4
-        return {
+        prompt = len(json.dumps(body)) // 4  # JSON-escaped: a CJK character is 6 characters, 1.5 tokens
+        with self._lock:
+            self.billed.append((prompt, max(1, len(text) // 4)))
+        reply = {
             "id": f"chatcmpl-{len(self.bodies)}",
             "object": "chat.completion",
             "created": int(time.time()),
@@ -377,6 +382,9 @@ class FakeProvider:
                 "prompt_tokens_details": {"cached_tokens": 0},
             },  # fmt: skip
         }
+        if self.omit_usage:
+            del reply["usage"]
+        return reply
 
     def _files(self, h: BaseHTTPRequestHandler, method: str, path: str, raw: bytes) -> None:
         parts = path.strip("/").split("/")

@@ -151,7 +151,8 @@ def test_a_complete_build_exits_zero(
 def test_a_paper_whose_licence_id_and_url_disagree_is_not_used(tmp_path: Path) -> None:
     liar = make_paper(0, "cc-by-4.0")
     liar = dataclasses.replace(
-        liar, license=dataclasses.replace(liar.license, url="https://creativecommons.org/licenses/by-nc-sa/3.0/")
+        liar,
+        license=dataclasses.replace(liar.license, url="https://creativecommons.org/licenses/by-nc-sa/3.0/"),
     )
     papers = tmp_path / "papers.jsonl"
     write_jsonl(papers, [liar, make_paper(1, "cc-by-4.0")])

@@ -82,13 +82,20 @@ def main(args: argparse.Namespace) -> int:
             f"  total        calls={int(total['calls'])} cost≈${total['cost_usd']:.4f} "
             f"(upper bound ${report['max_cost_bound_usd']:.4f})"
         )
+        budget = report.get("budget") or {}
+        if budget.get("spent_usd"):
+            print(f"  this build has already spent ${budget['spent_usd']:.4f} (see WORK/spend.jsonl)")
         if report["unpriced_models"]:
             print(f"  no price known for {', '.join(report['unpriced_models'])} (priced at $0; see --prices)")
     else:
         print_summary(report)
         stopped = report["engine"].get("stopped")
         if stopped:
-            print(f"stopped early: {stopped}; re-run with a higher --max-cost to continue", file=sys.stderr)
+            print(
+                f"stopped early: {stopped}. --max-cost covers the whole build across runs: raise it, or "
+                "pass --reset-budget to start a new budget; finished replies are cached.",
+                file=sys.stderr,
+            )
     cannot = report.get("cannot_make", {})
     for split, why in cannot.items():
         print(f"not built: {split}: {why}", file=sys.stderr)

@@ -22,10 +22,12 @@ from ccpapers.build.config import BuildConfig
 from ccpapers.build.cost import PriceTable
 from ccpapers.build.engine import Engine, Job
 from ccpapers.build.generators.base import GenContext, Outcome, Task
+from ccpapers.build.ledger import SpendLedger
 from ccpapers.build.limits import RetryPolicy
 from ccpapers.build.records_io import write_split
 from ccpapers.build.spec import BuildSpec, SplitSpec, load_spec
 from ccpapers.build.splits import text_records
+from ccpapers.build.tokens import input_bound, tokenizer_for, typical_tokens
 from ccpapers.config import ConfigError, write_resolved_config
 from ccpapers.io import read_records, write_json
 from ccpapers.licenses import LicensePolicy, id_url_conflict, license_from_id
@@ -118,18 +120,19 @@ def _choose_generator(
 def _job(task: Task, gen: Any, backend: Any, label: str) -> Job:
     payload = backend.payload(task.request)
     key = request_key(backend.name, backend.model, payload, f"{gen.name}/{gen.version}", task.variant)
-    size = len(canonical(payload))
+    text = canonical(payload)
     chars = sum(len(t) for t in getattr(task.request, "texts", []))
     chat = hasattr(task.request, "max_tokens")
     return Job(
         key=key,
         backend=backend,
         payload=payload,
-        est_input=size // 3 if chat else 0,
+        est_input=typical_tokens(text) if chat else 0,
         est_output=task.expected_output_tokens if chat else 0,
         max_output=task.request.max_tokens if chat else 0,  # type: ignore[union-attr]
         est_chars=chars,
         label=label,
+        max_input=input_bound(text, tokenizer_for(backend.name, backend.model)) if chat else 0,
     )
 
 
@@ -190,6 +193,9 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
             continue
         tasks = gen.plan(sources, ctx)
         plans.append((split, gen, backend, tasks, [_job(t, gen, backend, split.split) for t in tasks]))
+    ledger = SpendLedger(cfg.work, spec.name)
+    if cfg.reset_budget and not cfg.estimate:
+        ledger.reset()
     engine = Engine(
         ReplyCache(Path(cfg.work) / "cache" / "llm"),
         PriceTable.load(cfg.prices),
@@ -201,11 +207,13 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
         batch=cfg.batch,
         batch_poll=cfg.batch_poll,
         progress=cfg.progress,
+        ledger=ledger,
     )
     all_jobs = [j for plan in plans for j in plan[4]]
     if cfg.estimate:
         assumed = keys_assumed({j.backend.name for j in all_jobs} | ({main} - {"offline"}))
-        return {**_estimate(engine, all_jobs, spec, main, cannot), "assumed_keys": assumed}
+        spent = {"spent_usd": round(engine.spent_before, 6), "max_cost_usd": cfg.max_cost}
+        return {**_estimate(engine, all_jobs, spec, main, cannot), "assumed_keys": assumed, "budget": spent}
     results = engine.run(all_jobs)
     written: dict[str, int] = {}
     out_dir = Path(cfg.work) / "builds" / spec.name
@@ -268,6 +276,12 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
         "cache_hits": stats["cache_hits"],
         "tokens": stats["tokens"],
         "cost_usd": stats["cost_usd"],
+        "budget": {
+            "max_cost_usd": cfg.max_cost,
+            "spent_before_usd": round(engine.spent_before, 6),
+            "spent_total_usd": round(engine.spent_before + engine.stats.cost_usd, 6),
+            "ledger": str(ledger.path),
+        },
         "engine": stats,
         "elapsed_s": round(time.time() - started, 2),
     }
