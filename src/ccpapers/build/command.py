@@ -46,6 +46,15 @@ def print_summary(report: dict) -> None:
         table.add_row(split, str(report["splits"].get(split, 0)), why)
     console = Console()
     console.print(table)
+    for split, info in sorted((report.get("judge") or {}).items()):
+        if "skipped" in info:
+            console.print(f"[yellow]judge for {split} not run: {info['skipped']}[/]")
+            continue
+        means = "/".join(str(v) for v in info["mean_kept"].values()) or "-"
+        console.print(
+            f"judge ({split}, {info['backend']}/{info['model']}): {info['judged']} pairs scored, "
+            f"{info['unscored']} unscored kept; mean RACAR of the kept pairs {means}; minimum {info['min_score']}"
+        )
     console.print(
         f"calls {report['calls']}, cache hits {report['cache_hits']}, cost ${report['cost_usd']:.4f}; "
         f"target/irrelevant papers {report.get('groups')}"

@@ -21,7 +21,10 @@ from ccpapers.build.cache import ReplyCache, canonical, request_key
 from ccpapers.build.config import BuildConfig
 from ccpapers.build.cost import PriceTable
 from ccpapers.build.engine import Engine, Job
+from ccpapers.build.estimate import estimate_report, judge_estimates
 from ccpapers.build.generators.base import GenContext, Outcome, Task
+from ccpapers.build.judge import RacarJudge, judge_for
+from ccpapers.build.judge import summary as judge_summary
 from ccpapers.build.ledger import SpendLedger
 from ccpapers.build.limits import RetryPolicy
 from ccpapers.build.records_io import write_split
@@ -211,9 +214,14 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
     )
     all_jobs = [j for plan in plans for j in plan[4]]
     if cfg.estimate:
+        all_jobs += judge_estimates(plans, main, pool)
         assumed = keys_assumed({j.backend.name for j in all_jobs} | ({main} - {"offline"}))
         spent = {"spent_usd": round(engine.spent_before, 6), "max_cost_usd": cfg.max_cost}
-        return {**_estimate(engine, all_jobs, spec, main, cannot), "assumed_keys": assumed, "budget": spent}
+        return {
+            **estimate_report(engine, all_jobs, spec, main, cannot),
+            "assumed_keys": assumed,
+            "budget": spent,
+        }
     results = engine.run(all_jobs)
     written: dict[str, int] = {}
     out_dir = Path(cfg.work) / "builds" / spec.name
@@ -226,6 +234,7 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
         if stale not in spec.text_splits and stale not in {p[0].split for p in plans}:
             shutil.rmtree(out_dir / stale, ignore_errors=True)
     generators: dict[str, Any] = {}
+    judged: dict[str, Any] = {}
     for split, gen, backend, tasks, jobs in plans:
         if backend is None:
             outcome = outcomes[split.split]
@@ -247,6 +256,13 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
             final = gen.finalize(parsed, None)
             outcome.records = final.records
             outcome.drops.extend(final.drops)
+        judge, judge_backend, why = judge_for(split, main, pool)
+        if judge is not None and outcome.records:
+            outcome.records, judged[split.split] = _run_judge(
+                judge, judge_backend, outcome, text, by_doi, spec, engine
+            )
+        elif why and split.options.get("judge"):
+            judged[split.split] = {"skipped": why}
         drops.merge(split.split, outcome)
         written[split.split] = write_split(out_dir / split.split / "part-00000.parquet", outcome.records)
         prompt = getattr(gen, "prompt", None)
@@ -272,6 +288,7 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
         "cannot_make": cannot,
         "substituted": substituted,
         "generators": generators,
+        "judge": judged,
         "calls": stats["calls"],
         "cache_hits": stats["cache_hits"],
         "tokens": stats["tokens"],
@@ -293,42 +310,31 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
     return report
 
 
+def _run_judge(
+    judge: RacarJudge, backend: Any, outcome: Outcome, text: list[Record], by_doi: dict[str, Paper],
+    spec: BuildSpec, engine: Engine,
+) -> tuple[list[Record], dict[str, Any]]:  # fmt: skip
+    """Grade the split's rows (cached and budgeted like every request); drop the low ones."""
+    ctx = GenContext(backend.name, backend.model, by_doi, {}, spec.seed)
+    tasks = judge.plan(outcome.records, {r.id: r for r in text}, ctx)
+    jobs = [_job(t, judge, backend, "judge") for t in tasks]
+    results = engine.run(jobs)
+    scores: dict[str, tuple[int, ...]] = {}
+    for task, job in zip(tasks, jobs, strict=True):
+        entry = results.get(job.key)
+        if entry is not None:
+            scores.update(judge.parse(task, backend.parse(entry["raw"])))
+    kept = judge.apply(outcome.records, scores, outcome)
+    info = judge_summary(kept, len(scores))
+    info.update(backend=backend.name, model=backend.model, prompt=judge.prompt.version_tag,
+                min_score=judge.min_score, requests=len(jobs))  # fmt: skip
+    return kept, info
+
+
 def _group(paper: Paper, fraction: float) -> str:
     from ccpapers.build.splits import group_of
 
     return group_of(paper.doi, fraction)
-
-
-def _estimate(
-    engine: Engine, jobs: list[Job], spec: BuildSpec, main: str, cannot: dict[str, str]
-) -> dict[str, Any]:
-    cached, todo = engine.split_cached(jobs)
-    by_split: dict[str, dict[str, float]] = {}
-    for j in todo:
-        row = by_split.setdefault(
-            j.label, {"calls": 0, "input_tokens": 0, "output_tokens": 0, "characters": 0, "cost_usd": 0.0}
-        )
-        row["calls"] += 1
-        row["input_tokens"] += j.est_input
-        row["output_tokens"] += j.est_output
-        row["characters"] += j.est_chars
-        row["cost_usd"] += engine.expected_cost(j)
-    total = {
-        k: sum(r[k] for r in by_split.values())
-        for k in ("calls", "input_tokens", "output_tokens", "characters", "cost_usd")
-    }
-    unpriced = sorted({j.backend.model for j in todo if not engine.prices.known(j.backend.model)})
-    return {
-        "spec": spec.name,
-        "estimate": True,
-        "backend": main,
-        "cached": len(cached),
-        "by_split": by_split,
-        "total": total,
-        "max_cost_bound_usd": round(sum(engine.upper_cost(j) for j in todo), 6),
-        "unpriced_models": unpriced,
-        "cannot_make": cannot,
-    }
 
 
 def _push(cfg: BuildConfig, spec_name: str) -> Any:
