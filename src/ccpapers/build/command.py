@@ -55,8 +55,10 @@ def print_summary(report: dict) -> None:
             f"judge ({split}, {info['backend']}/{info['model']}): {info['judged']} pairs scored, "
             f"{info['unscored']} unscored kept; mean RACAR of the kept pairs {means}; minimum {info['min_score']}"
         )
+    total = (report.get("budget") or {}).get("spent_total_usd")
+    build_total = f" (this build across runs: ${total:.4f})" if total else ""
     console.print(
-        f"calls {report['calls']}, cache hits {report['cache_hits']}, cost ${report['cost_usd']:.4f}; "
+        f"calls {report['calls']}, cache hits {report['cache_hits']}, cost ${report['cost_usd']:.4f}{build_total}; "
         f"target/irrelevant papers {report.get('groups')}"
     )
 
