@@ -1,6 +1,6 @@
 """How tight is the budget's input-token bound? ratio = bound / a real tokenizer's count.
 
-The budget (``--max-cost``) reserves :func:`ccpapers.build.tokens.upper_bound_tokens` of every
+The budget (``--max-cost``) reserves :func:`ccpapers.builder.tokens.upper_bound_tokens` of every
 request's canonical payload: the ratio must stay >= 1 for every text (else a cap could be
 overrun) and should stay small for English (else a build stops early). Compared against the
 tokenizer of a real model (default: SmolLM2-135M-Instruct's GGUF, a GPT-2-style 49k BPE), on the
@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from ccpapers.build.cache import canonical  # noqa: E402
-from ccpapers.build.tokens import typical_tokens, upper_bound_tokens  # noqa: E402
+from ccpapers.builder.cache import canonical  # noqa: E402
+from ccpapers.builder.tokens import typical_tokens, upper_bound_tokens  # noqa: E402
 
 EXTRA = {
     "ja": "層状のゾルブラックス結晶は京都で気相法により初めて合成された。結晶は410 °Cで焼きなますと厚さ3.5 nmに達する。",

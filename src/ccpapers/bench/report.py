@@ -13,6 +13,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from ccpapers.errors import InputError
+
 COLUMNS = [
     "run",
     "suite",
@@ -164,7 +166,7 @@ def write_report(runs_dir: str | Path, out_dir: str | Path) -> dict[str, Any]:
     """Write ``report.md``, ``runs.csv`` and three PNG plots; returns their paths."""
     runs_dir, out = Path(runs_dir), Path(out_dir)
     if not runs_dir.is_dir():
-        raise FileNotFoundError(f"bench report: {runs_dir} does not exist; run `ccpapers bench` first")
+        raise InputError(f"{runs_dir} does not exist; run `ccpapers bench` first or pass --work")
     out.mkdir(parents=True, exist_ok=True)
     rows = collect_runs(runs_dir)
     from ccpapers.io import atomic_write
