@@ -2,6 +2,8 @@
 
 Public API:
     parse_license(evidence) -> License      one piece of evidence (URL, statement, code)
+    license_from_id(hub_id) -> License|None what a licence id (``cc-by-nc-nd-4.0``) permits
+    id_url_conflict(hub_id, url) -> str|None  why a row's licence id and licence URL disagree
     decide(evidence) -> License             several pieces combined; conflicts reported
     LicensePolicy(tier).check(x) -> (keep, reason)
     tier_allows(policy_tier, licence_tier) -> bool
@@ -183,6 +185,48 @@ def _mentions(norm: str) -> list[tuple[int, License]]:
         else:
             found.append((m.start(), _make(frozenset(code.split("-")[1:]), m.group("ver"), None)))
     return sorted(found, key=lambda f: f[0])
+
+
+_ID = re.compile(r"^(?:(?P<pd>cc0|pdm)-1\.0|cc-by(?P<parts>(?:-(?:nc|nd|sa))*)(?:-(?P<ver>\d\.\d))?)$")
+
+
+def license_from_id(hub_id: str | None) -> License | None:
+    """The licence a canonical id names (``cc-by-4.0``, ``cc-by-nc-nd-3.0``, ``cc0-1.0``, ``pdm-1.0``,
+    versionless ``cc-by``), with its permissions derived from the id alone; None for anything else.
+
+    Stages that act on permissions (no rewrites of ND papers, tiers at publish) use this, never
+    the stored ``derivatives_ok``/``tier`` flags, which a hand-edited papers file can contradict.
+    A versionless id gets the URL of the licence family (the statement named no version).
+    """
+    m = _ID.match(hub_id or "")
+    if m is None:
+        return None
+    if m.group("pd"):
+        return _make(frozenset({"zero" if m.group("pd") == "cc0" else "mark"}), "1.0", None)
+    flags = frozenset(p for p in m.group("parts").split("-") if p)
+    lic = _make(flags, m.group("ver"), None)
+    if lic.hub_id != hub_id:  # unknown element order (cc-by-nd-nc) or ND+SA: not a real licence id
+        return None
+    if lic.url is None:
+        lic = replace(lic, url=f"https://creativecommons.org/licenses/{hub_id.removeprefix('cc-')}/")
+    return lic
+
+
+def id_url_conflict(hub_id: str | None, url: str | None) -> str | None:
+    """Why a licence id and a licence URL name different licences (None when they agree or the
+    URL is missing). A versionless side agrees with any version of the same licence."""
+    if not url:
+        return None
+    named, linked = license_from_id(hub_id), parse_license(url)
+    if named is None:
+        return f"license `{hub_id}` is not a known licence id"
+    if linked.hub_id == "unknown":
+        return f"license_url {url} is not a Creative Commons licence URL"
+    same_family = _family(named.hub_id) == _family(linked.hub_id)
+    a, b = _version(named.hub_id), _version(linked.hub_id)
+    if not same_family or (a and b and a != b):
+        return f"license `{hub_id}` but license_url {url} is {linked.hub_id}"
+    return None
 
 
 def _is_short(norm: str) -> bool:
