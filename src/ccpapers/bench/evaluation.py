@@ -49,9 +49,14 @@ def score_questions(
     n_shots: int = 0,
 ) -> list[dict[str, Any]]:
     """One row per question: id, prediction, score (0..1) and scorer name, in input order."""
+    import time
+
+    from ccpapers.bench import progress
     from ccpapers.bench.generation import answer_questions
     from ccpapers.bench.mcq import choose
     from ccpapers.bench.models import merged_lora
+
+    t0 = time.perf_counter()
 
     open_q = [q for q in questions if not q.is_mcq]
     mcq_q = [q for q in questions if q.is_mcq]
@@ -64,7 +69,11 @@ def score_questions(
     rows: dict[str, dict[str, Any]] = {}
     if open_q:
         mine, total = _shard(open_q, accelerator)
-        with merged_lora(model, cfg.merge_for_eval and not fsdp), precision():
+        with (
+            progress.task(len(mine), "answer", "q"),
+            merged_lora(model, cfg.merge_for_eval and not fsdp),
+            precision(),
+        ):
             answers = answer_questions(model, tokenizer, mine, cfg, synced_gpus=synced) if mine else []
         pairs = _gather(list(zip([q.id for q in mine], answers, strict=True)), total, accelerator)
         by_id = dict(pairs)
@@ -81,7 +90,7 @@ def score_questions(
             }
     if mcq_q:
         mine, total = _shard(mcq_q, accelerator)
-        with precision():
+        with progress.task(len(mine), "multiple choice", "q"), precision():
             res = choose(model, tokenizer, mine, shots, n_shots, cfg.mcq_batch_size) if mine else []
         got = _gather([(q.id, r) for q, r in zip(mine, res, strict=True)], total, accelerator)
         by_id = dict(got)
@@ -97,33 +106,104 @@ def score_questions(
                 "subject": q.subject,
                 "split": q.split,
             }
-    return [rows[q.id] for q in questions]
+    out = [rows[q.id] for q in questions]
+    kinds = sorted({r["scorer"] for r in out})
+    progress.say(
+        f"  scored {len(out)} questions ({', '.join(kinds)}) in {progress.duration(time.perf_counter() - t0)}: "
+        f"mean {mean([r['score'] for r in out]):.3f}"
+    )
+    for r in out:
+        progress.say(f"    {r['id']}: {r['prediction']!r} -> {r['score']:.3f}", level=2)
+    return out
 
 
 def mean(xs: list[float]) -> float:
     return sum(xs) / len(xs) if xs else float("nan")
 
 
+def _betacf(a: float, b: float, x: float) -> float:
+    """Continued fraction of the incomplete beta function (modified Lentz)."""
+    tiny = 1e-300
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 300):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c if abs(c) > tiny else 1.0 + aa / tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c if abs(c) > tiny else 1.0 + aa / tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-14:
+            break
+    return h
+
+
+def _betainc(a: float, b: float, x: float) -> float:
+    """Regularized incomplete beta I_x(a, b)."""
+    import math
+
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    ln = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(ln) * _betacf(a, b, x) / a
+    return 1.0 - math.exp(ln) * _betacf(b, a, 1.0 - x) / b
+
+
+def t_cdf(t: float, df: float) -> float:
+    """Student's t distribution function (no scipy needed)."""
+    tail = 0.5 * _betainc(df / 2.0, 0.5, df / (df + t * t))
+    return 1.0 - tail if t >= 0 else tail
+
+
+def t_quantile(p: float, df: float) -> float:
+    """Quantile of Student's t with ``df`` degrees of freedom: scipy's where installed, else
+    bisection on :func:`t_cdf` (agrees with scipy to about 1e-9)."""
+    try:
+        from scipy.stats import t as student_t
+    except ImportError:
+        student_t = None
+    if student_t is not None:
+        return float(student_t.ppf(p, df))
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"t_quantile: p={p} must be in (0, 1)")
+    if p < 0.5:
+        return -t_quantile(1.0 - p, df)
+    lo, hi = 0.0, 1.0
+    while t_cdf(hi, df) < p:
+        hi *= 2.0
+    for _ in range(200):
+        mid = (lo + hi) / 2.0
+        if t_cdf(mid, df) < p:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-12 * max(1.0, hi):
+            break
+    return (lo + hi) / 2.0
+
+
 def mean_ci(xs: list[float], level: float = 0.95) -> dict[str, float]:
-    """Mean, sample SD and a t-based confidence interval (half-width 0 for one value)."""
+    """Mean, sample SD and a t confidence interval at ``level``; one value has no interval
+    (bounds NaN): use :func:`paired_bootstrap` over questions then."""
     import math
 
     n = len(xs)
     m = mean(xs)
     if n < 2:
-        return {"mean": m, "sd": 0.0, "ci_low": m, "ci_high": m, "n": n}
+        return {"mean": m, "sd": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"), "n": n}
     sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (n - 1))
-    try:
-        from scipy.stats import t
-
-        q = float(t.ppf(0.5 + level / 2, n - 1))
-    except ImportError:  # t quantiles for 95 %, n-1 = 1..10, else normal
-        q = (
-            [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228][n - 2]
-            if n <= 11
-            else 1.96
-        )
-    h = q * sd / math.sqrt(n)
+    h = t_quantile(0.5 + level / 2, n - 1) * sd / math.sqrt(n)
     return {"mean": m, "sd": sd, "ci_low": m - h, "ci_high": m + h, "n": n}
 
 
