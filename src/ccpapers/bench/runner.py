@@ -164,7 +164,8 @@ def _run_bench(cfg: BenchConfig, accelerator: Any, resident: Any, epoch_hook: An
     cfg = cfg.for_device(cuda=acc.device.type == "cuda")
     cfg.validate()
     main = acc.is_main_process
-    progress.configure(enabled=main)
+    if not main:
+        progress.configure(enabled=False)  # one process prints
     suite = load_suite(cfg)
     cfg.check_questions(len(suite.questions[: cfg.max_questions or None]))
     questions = _mark_dev(suite.questions[: cfg.max_questions or None], cfg.dev_questions)
