@@ -57,7 +57,9 @@ def run_once(old: bool, epochs: int) -> dict[str, float]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=1, help="pairs of runs (old, new), alternated")
-    ap.add_argument("--epochs", type=int, default=2, help="epochs of the demo config (default: 2, as the demo)")
+    ap.add_argument(
+        "--epochs", type=int, default=2, help="epochs of the demo config (default: 2, as the demo)"
+    )
     args = ap.parse_args()
     if os.environ.get("OMP_NUM_THREADS"):
         print("unset OMP_NUM_THREADS: it fixes the thread count for both settings", file=sys.stderr)
