@@ -32,7 +32,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "for users who already have the files and want to skip the crawl.",
     ),
     "build": (
-        "ccpapers.build.command",
+        "ccpapers.builder.command",
         "build dataset splits (text, Q&A, MCQ, rewrites, translations) from crawled papers",
         "Build the splits named by a builder spec from work/papers/: verbatim text splits, "
         "generated Q&A and multiple-choice questions, style rewrites and translations, "

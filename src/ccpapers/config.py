@@ -147,14 +147,30 @@ def parse_overrides(pairs: list[str], cls: type | None = None) -> dict[str, Any]
     return out
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
+def read_yaml_mapping(path: str | Path, what: str = "config file") -> dict[str, Any]:
+    """Read a user's YAML file that must hold a mapping; every problem is a ConfigError naming it.
+
+    ``what`` says what the file is for ("builder spec", "sweep", ...) so the message can say so.
+    """
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"config file {p} does not exist")
-    data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        raise ConfigError(f"{what} {p} does not exist")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{what} {p}: cannot read it ({exc})") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{what} {p}: not valid YAML{where} ({problem}); fix the file") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {p} must hold a mapping of key: value")
+        raise ConfigError(f"{what} {p} must hold a mapping of key: value, not {type(data).__name__}")
     return data
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    return read_yaml_mapping(path, "config file")
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
@@ -190,8 +206,13 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         parser.add_argument(flag, **kwargs)
 
 
-def resolve_config(cls: type[C], args: argparse.Namespace) -> C:
-    """Defaults < --config YAML < key=value overrides < explicit --flags."""
+def resolve_config_and_keys(cls: type[C], args: argparse.Namespace) -> tuple[C, set[str]]:
+    """Defaults < --config YAML < key=value overrides < explicit --flags.
+
+    Also returns the keys the user gave (in the YAML, as overrides or as flags), for the rules
+    that depend on whether a value was chosen or defaulted (``--repo`` implies ``--push``; a
+    sweep's base keeps what the user set).
+    """
     data: dict[str, Any] = {}
     if getattr(args, "config", None):
         data.update(load_yaml(args.config))
@@ -199,7 +220,13 @@ def resolve_config(cls: type[C], args: argparse.Namespace) -> C:
     for key, value in vars(args).items():
         if key.startswith("cfg_"):
             data[key[4:]] = value
-    return config_from_mapping(cls, data, origin=getattr(args, "config", None) or "config")
+    cfg = config_from_mapping(cls, data, origin=getattr(args, "config", None) or "config")
+    return cfg, set(data)
+
+
+def resolve_config(cls: type[C], args: argparse.Namespace) -> C:
+    """Defaults < --config YAML < key=value overrides < explicit --flags."""
+    return resolve_config_and_keys(cls, args)[0]
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:

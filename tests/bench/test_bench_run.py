@@ -362,7 +362,7 @@ class _FakeJudgeBackend:
         return {"text": '{"explanation": "ok", "rating": 8}'}
 
     def parse(self, raw):
-        from ccpapers.build.backends.base import Reply
+        from ccpapers.builder.backends.base import Reply
 
         return Reply(texts=[raw["text"]])
 

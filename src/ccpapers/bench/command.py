@@ -183,9 +183,9 @@ def main(args: argparse.Namespace) -> int:
         )
         return 0
     from ccpapers.bench.config import BenchConfig
-    from ccpapers.config import resolve_config
+    from ccpapers.config import resolve_config_and_keys
 
-    cfg = resolve_config(BenchConfig, args)
+    cfg, given = resolve_config_and_keys(BenchConfig, args)
     if action == "sweep":
         from ccpapers.bench.sweep import run_sweep
 
@@ -195,7 +195,7 @@ def main(args: argparse.Namespace) -> int:
             storage=args.sweep_storage,
             n_trials=args.sweep_n_trials,
             study_name=args.sweep_study,
-            explicit=_explicit_keys(args),
+            explicit=given,
         )
         print(
             f"study {res['study']}: {res['complete']} complete trials of {res['n_trials']} ({res['ran_here']} run by this worker)"
@@ -212,17 +212,6 @@ def main(args: argparse.Namespace) -> int:
     if int(os.environ.get("RANK", "0")) == 0:  # one summary under accelerate launch / torchrun
         _print_summary(summary)
     return 0
-
-
-def _explicit_keys(args: argparse.Namespace) -> set[str]:
-    """Config keys the user set on the command line (they override the sweep's base)."""
-    from ccpapers.config import load_yaml, parse_overrides
-
-    keys = {k[4:] for k in vars(args) if k.startswith("cfg_")}
-    keys |= set(parse_overrides(args.overrides or []))
-    if args.config:
-        keys |= set(load_yaml(args.config))
-    return keys
 
 
 def _interval(s: dict[str, Any], key: str) -> str:

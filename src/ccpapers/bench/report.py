@@ -16,6 +16,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from ccpapers.errors import InputError
+
 COLUMNS = [
     "run",
     "suite",
@@ -163,11 +165,10 @@ def _table(rows: list[dict[str, Any]], cols: list[str]) -> list[str]:
 def write_report(runs_dir: str | Path, out_dir: str | Path) -> dict[str, Any]:
     """Write ``report.md``, ``runs.csv`` and the plots that have something to show."""
     from ccpapers.bench import report_plots as rp
-    from ccpapers.errors import InputError
 
     runs_dir, out = Path(runs_dir), Path(out_dir)
     if not runs_dir.is_dir():
-        raise InputError(f"bench report: {runs_dir} does not exist; run `ccpapers bench` first")
+        raise InputError(f"{runs_dir} does not exist; run `ccpapers bench` first or pass --work")
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.png"):  # plots of an earlier report that may not apply any more
         old.unlink()

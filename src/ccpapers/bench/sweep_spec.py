@@ -6,10 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ccpapers.bench.config import BenchConfig
-from ccpapers.config import ConfigError, config_from_mapping, config_to_dict
+from ccpapers.config import ConfigError, config_from_mapping, config_to_dict, read_yaml_mapping
 
 
 def load_sweep_spec(spec: str | Path) -> dict[str, Any]:
@@ -23,7 +21,7 @@ def load_sweep_spec(spec: str | Path) -> dict[str, Any]:
         )
     except FileNotFoundError as exc:
         raise ConfigError(str(exc)) from exc
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    data = read_yaml_mapping(path, "sweep")
     if not isinstance(data.get("space"), dict) or not data["space"]:
         raise ConfigError(f"sweep {path}: needs a non-empty 'space' mapping of config key -> distribution")
     fields = set(config_to_dict(BenchConfig()))

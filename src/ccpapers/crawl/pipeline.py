@@ -24,6 +24,7 @@ from ccpapers.crawl.journals import Journal, load_journals, parse_years, select_
 from ccpapers.crawl.progress import CrawlProgress
 from ccpapers.crawl.report import build_report
 from ccpapers.crawl.sources.base import Window
+from ccpapers.errors import CcpapersError
 from ccpapers.io import write_json, write_jsonl, write_parquet
 from ccpapers.licenses import LicensePolicy
 from ccpapers.registry import PARSERS
@@ -35,7 +36,7 @@ TODO_STATES = ("discovered", "fetched", "parsed")
 TRANSIENT_ERRORS = frozenset({"timeout", "connection", "http_429", "robots_unavailable"})
 
 
-class TooManyErrors(RuntimeError):
+class TooManyErrors(CcpapersError, RuntimeError):
     """Many papers in a row failed with network or server errors: the crawl stops politely."""
 
 

@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from ccpapers.errors import InputError
+
 log = logging.getLogger(__name__)
 STATE_DIR = ".ccpapers"  # local bookkeeping inside the repo folder, never uploaded
 
@@ -131,7 +133,7 @@ def write_repo_folder(
     tables = read_build_splits(build_dir)
     plans, drops = plan_configs(tables)
     if not plans:
-        raise ValueError(f"{build_dir}: no row can be published (drops: {dict(drops)})")
+        raise InputError(f"{build_dir}: no row can be published (drops: {dict(drops)})")
     names = [p.name for p in plans]
     default = _choose_default(names, default_config)
     tmp = repo_dir.parent / f".{repo_dir.name}.tmp-{os.getpid()}"

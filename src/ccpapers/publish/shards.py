@@ -10,19 +10,18 @@ MCQ, rewrites, translations) may not be shared from ND sources. Every config has
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import types
-import typing
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any
 
+from ccpapers.errors import CcpapersError
+from ccpapers.io import arrow_schema
 from ccpapers.licenses import parse_license
-from ccpapers.types import TIERS, Record
+from ccpapers.types import GENERATED_SPLITS, TIERS, Record
 
 VERBATIM_KINDS: tuple[str, ...] = (
     "abstract",
@@ -33,13 +32,13 @@ VERBATIM_KINDS: tuple[str, ...] = (
     "methods",
     "other",
 )
-DERIVED_KINDS: tuple[str, ...] = ("qa", "mcq", "rewrite", "translation")
+DERIVED_KINDS: tuple[str, ...] = GENERATED_SPLITS
 KIND_ORDER: tuple[str, ...] = VERBATIM_KINDS + DERIVED_KINDS
 SPLIT_NAME = "train"
 MAX_ROW_GROUP_BYTES = 100 * 1024 * 1024  # datasets' MAX_ROW_GROUP_SIZE; the viewer wants < ~286 MiB
 
 
-class BuildError(ValueError):
+class BuildError(CcpapersError, ValueError):
     """The build folder cannot be published (names the file and what to do)."""
 
 
@@ -72,25 +71,9 @@ def licence_info(hub_id: str) -> tuple[str | None, str | None]:
     return lic.tier, lic.url
 
 
-def _arrow_type(hint: Any) -> Any:
-    import pyarrow as pa
-
-    origin = get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        (inner,) = [a for a in get_args(hint) if a is not type(None)]
-        return _arrow_type(inner)
-    if origin is list:
-        return pa.list_(_arrow_type(get_args(hint)[0]))
-    return {str: pa.string(), int: pa.int64(), bool: pa.bool_(), float: pa.float64()}[hint]
-
-
-@cache
 def record_schema() -> Any:
     """One Arrow schema for every published row: the fields of Record, in order."""
-    import pyarrow as pa
-
-    hints = get_type_hints(Record)
-    return pa.schema([pa.field(f.name, _arrow_type(hints[f.name])) for f in dataclasses.fields(Record)])
+    return arrow_schema(Record)
 
 
 def _part_files(build_dir: Path, split: str) -> list[Path]:

@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from ccpapers.errors import CcpapersError
 from ccpapers.licenses import HUB_LICENSE_IDS
 from ccpapers.types import TIERS
 
@@ -33,7 +34,7 @@ REQUIRED_KEYS = (
 BUILDER_KEYS = {"config_name", "data_files", "data_dir", "default", "features"}
 
 
-class ValidationError(RuntimeError):
+class ValidationError(CcpapersError, RuntimeError):
     """The repo folder must not be pushed; ``problems`` lists every reason."""
 
     def __init__(self, folder: Path, problems: list[str]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ccpapers.errors import InputError
+from ccpapers.errors import CcpapersError
 
 # order in which a document's texts are taken when fewer than all are used per fact
 DEFAULT_VARIANT_ORDER = (
@@ -76,5 +76,5 @@ class Suite:
         }
 
 
-class SuiteError(InputError):
+class SuiteError(CcpapersError, ValueError):
     """A suite file or build folder that cannot be used (message names it and the fix)."""

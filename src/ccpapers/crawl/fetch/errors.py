@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ccpapers.errors import CcpapersError
 
-class FetchError(Exception):
+
+class FetchError(CcpapersError):
     code = "fetch_error"
 
     def __init__(self, message: str, url: str = "") -> None:

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from ccpapers.crawl.parsers.text import clean_paragraph
+from ccpapers.errors import CcpapersError
 from ccpapers.types import Paper
 
 Evidence = Sequence[str | tuple[str, str]]
 
 
-class ParseError(ValueError):
+class ParseError(CcpapersError, ValueError):
     """A file or page that cannot be turned into a Paper (the message names it).
 
     The crawler records it as ``parse_failed``; it never becomes a short-text paper.
