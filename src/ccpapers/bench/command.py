@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +182,10 @@ def main(args: argparse.Namespace) -> int:
         print(
             f"report: {out} ({res['runs']} runs; plots: {', '.join(Path(p).name for p in res['plots']) or 'none'})"
         )
-        return 0
+        left_out = [n for n in res["notes"] if "left out" in n]
+        for note in left_out:
+            print(f"ccpapers bench report: {note}", file=sys.stderr)
+        return 1 if left_out else 0  # the others are reported; the status says something was left out
     from ccpapers.bench.config import BenchConfig
     from ccpapers.config import resolve_config_and_keys
 
