@@ -278,3 +278,35 @@ def test_tiny_model_runs_on_one_cpu_thread_unless_omp_says_otherwise(monkeypatch
     assert tiny_cpu_threads(BenchConfig(tiny=False)) is None
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert tiny_cpu_threads(BenchConfig(tiny=True)) is None
+
+
+# ---------------------------------------------------------------- progress
+def test_progress_bars_on_a_terminal_and_lines_everywhere(capsys):
+    from ccpapers.bench import progress
+
+    progress.configure(bars=True, verbose=0)
+    try:
+        shown = progress.TrainProgress(total_steps=4, epochs=2, seed=3)
+        for step in (1, 2):
+            shown.step(step, loss=7.0 - step, tokens=512 * step, lr=1e-3, epoch=1)
+        shown.epoch({"epoch": 1, "loss": 6.5, "steps": 2, "seconds": 2.0, "tokens": 1024})
+        with progress.task(10, "answer", "q") as bar:
+            progress.advance(4)
+            progress.advance(6)
+            assert bar._tqdm is not None and bar._tqdm.n == 10 and bar._tqdm.total == 10
+        shown.close()
+        with progress.quiet():
+            progress.say("hidden inside a sweep")
+            progress.say("trial line", run_line=False)
+    finally:
+        progress.configure(bars=None)
+    err = capsys.readouterr().err
+    assert "train seed 3" in err and "loss=5" in err and "tok_s=" in err  # the tqdm bar's postfix
+    assert "answer" in err
+    assert "seed 3 epoch 1/2: loss 6.5000, 512 tok/s, 2.0s" in err and "training ETA " in err
+    assert "hidden inside a sweep" not in err and "trial line" in err
+    assert (
+        progress.duration(3725) == "1h02m"
+        and progress.duration(65) == "1m05s"
+        and progress.duration(None) == "?"
+    )
