@@ -105,3 +105,20 @@ def test_damaged_summary_is_recomputed_or_named(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "recomputed from results.jsonl" in err
     assert f"{runs / 'lost' / 'summary.json'}: unreadable" in err and "ccpapers bench --config" in err
+
+
+def test_sweep_with_a_constant_objective_gets_no_importances(tmp_path):
+    optuna = pytest.importorskip("optuna")
+    from ccpapers.bench.sweep_plots import sweep_plots
+
+    db = tmp_path / "sweeps" / "flat.db"
+    db.parent.mkdir(parents=True)
+    study = optuna.create_study(study_name="flat", storage=f"sqlite:///{db}", direction="maximize")
+    for _ in range(4):
+        t = study.ask()
+        t.suggest_float("lr", 1e-4, 1e-2, log=True)
+        t.suggest_categorical("lora_r", [4, 8])
+        study.tell(t, 0.0)
+    plots, notes = sweep_plots(tmp_path / "sweeps" / "flat", tmp_path)
+    assert [p.name for p in plots] == ["sweep_flat_slice.png"]
+    assert "the objective is 0 in every complete trial" in notes[0]

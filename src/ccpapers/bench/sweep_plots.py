@@ -173,6 +173,13 @@ def sweep_plots(study_dir: Path, out: Path, tiny: bool = False) -> tuple[list[Pa
             ovm.plot_slice(study), out / f"sweep_{name}_slice.png", f"{name}: objective per parameter", tiny
         )
     )
+    values = {t.value for t in complete}
+    if len(values) == 1:  # nothing to attribute: importances of a constant are noise
+        notes.append(
+            f"sweep {name}: the objective is {next(iter(values)):.4g} in every complete trial; "
+            "no importances, contour or heatmap"
+        )
+        return plots, notes
     ranked = params
     if len(params) >= 2 and len(complete) >= 3:
         try:
