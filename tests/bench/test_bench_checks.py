@@ -196,7 +196,7 @@ def test_verbose_after_the_subcommand_and_overrides_anywhere():
     ],
 )
 def test_t_quantile_without_scipy_matches_the_tables(p, df, expected, monkeypatch):
-    from ccpapers.bench.evaluation import t_quantile
+    from ccpapers.bench.stats import t_quantile
 
     monkeypatch.setitem(sys.modules, "scipy", None)  # as if scipy were not installed
     monkeypatch.setitem(sys.modules, "scipy.stats", None)
@@ -204,7 +204,7 @@ def test_t_quantile_without_scipy_matches_the_tables(p, df, expected, monkeypatc
 
 
 def test_mean_ci_respects_level_and_uses_scipy_when_installed(monkeypatch):
-    from ccpapers.bench.evaluation import mean_ci
+    from ccpapers.bench.stats import mean_ci
 
     monkeypatch.setitem(sys.modules, "scipy", None)
     monkeypatch.setitem(sys.modules, "scipy.stats", None)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ccpapers.bench.config import BenchConfig
-from ccpapers.bench.evaluation import mean, mean_ci, paired_bootstrap
+from ccpapers.bench.stats import mean, mean_ci, paired_bootstrap
 
 log = logging.getLogger(__name__)
 MIN_SEEDS_FOR_T = 3  # fewer seeds: the interval shown is the item-level bootstrap
