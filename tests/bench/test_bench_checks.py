@@ -310,3 +310,12 @@ def test_progress_bars_on_a_terminal_and_lines_everywhere(capsys):
         and progress.duration(65) == "1m05s"
         and progress.duration(None) == "?"
     )
+
+
+def test_tracking_does_not_change_the_run_folder():
+    pytest.importorskip("torch")
+    from ccpapers.bench.runner import default_run_name
+
+    assert default_run_name(BenchConfig(tiny=True)) == default_run_name(
+        BenchConfig(tiny=True, report_to=["wandb"])
+    )

@@ -69,7 +69,7 @@ def load_suite(cfg: BenchConfig) -> Suite:
     return SUITES.create(cfg.suite)
 
 
-def config_hash(cfg: BenchConfig, drop: tuple[str, ...] = ("run_name", "seeds", "work")) -> str:
+def config_hash(cfg: BenchConfig, drop: tuple[str, ...] = ("run_name", "seeds", "work", "report_to")) -> str:
     d = {k: v for k, v in config_to_dict(cfg).items() if k not in drop}
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
 
