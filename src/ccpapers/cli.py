@@ -123,20 +123,23 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     from ccpapers.errors import CcpapersError
+    from ccpapers.secrets import install_log_filter, scrub, scrubbed_output
 
-    try:
-        return int(args._module.main(args) or 0)
-    except CcpapersError as exc:
-        if args.verbose:
-            traceback.print_exc()
-        print(f"ccpapers {args._name}: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print(
-            f"\nccpapers {args._name}: interrupted; finished work is saved, re-run to resume.",
-            file=sys.stderr,
-        )
-        return 130
+    install_log_filter()  # every log line, from every stage, passes the secret scrubber
+    with scrubbed_output():  # and so does everything printed while the command runs
+        try:
+            return int(args._module.main(args) or 0)
+        except CcpapersError as exc:
+            if args.verbose:
+                traceback.print_exc()
+            print(f"ccpapers {args._name}: {scrub(exc)}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print(
+                f"\nccpapers {args._name}: interrupted; finished work is saved, re-run to resume.",
+                file=sys.stderr,
+            )
+            return 130
 
 
 if __name__ == "__main__":

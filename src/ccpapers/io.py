@@ -142,6 +142,9 @@ def read_records(path: str | Path, cls: type[T] | None = None) -> Iterator[Any]:
 
 
 def write_json(path: str | Path, data: Any) -> None:
+    """A report or summary as indented JSON; every string passes the secret scrubber first."""
+    from ccpapers.secrets import scrub_obj
+
     with atomic_write(path) as fh:
-        json.dump(data, fh, indent=2, ensure_ascii=False, default=str)
+        json.dump(scrub_obj(json.loads(json.dumps(data, default=str))), fh, indent=2, ensure_ascii=False)
         fh.write("\n")

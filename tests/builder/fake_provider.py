@@ -9,13 +9,18 @@ Injectable behaviour: ``latency`` (seconds per request), ``rpm_limit`` (a server
 limiter answering 429 + Retry-After), ``fail_429`` (answer the next N model requests with
 429 and ``retry_after``), ``malformed`` (queue of "truncate" / "garbage" chat replies),
 ``reject_json_schema`` (400 on ``response_format``), ``translate_hook`` (rewrite DeepL output),
-``batch_pending_polls`` (batches report in-progress for that many retrievals), ``errors``
-(queue of (status, message) answers), ``auth_fail`` (401/403 for every model request).
+``judge`` (RACAR scores per pair for judge requests), ``omit_usage`` (OpenAI replies without ``usage``; ``billed`` keeps what each reply would have
+billed), ``batch_id`` (the id an OpenAI batch gets), ``batch_pending_polls`` (batches report in-progress
+for that many retrievals), ``errors``
+(queue of (status, message) answers; ``{key}`` in a message becomes the key the client sent, as
+servers that echo it back do), ``auth_fail`` (401/403 for every model request).
 
 Replies are computed from the request: the passage between ``<passage>`` tags is turned
-into questions, multiple choice, rewrites or translations depending on the JSON schema
-named in the request (``ccpapers_qa``, ``ccpapers_mcq``, ``ccpapers_rewrite``,
-``ccpapers_translation``) or, without a schema, by the instruction's wording.
+into questions, multiple choice, rewrites, translations or judge scores depending on the JSON
+schema named in the request (``ccpapers_qa``, ``ccpapers_mcq``, ``ccpapers_rewrite``,
+``ccpapers_translation``, ``ccpapers_judge``) or, without a schema, by the instruction's wording.
+Translations keep numbers, units, formulas and names and replace the other words by words of the
+target language (:func:`fake_translate`), as a real translation would pass the language checks.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import math
 import re
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +47,55 @@ def _passage(text: str) -> str:
 
 def _sentences(text: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text.replace("\n", " ")) if len(s.strip()) > 20]
+
+
+_WORDS = {
+    "de": {"the": "die", "and": "und", "of": "von", "in": "in", "at": "bei", "for": "für", "is": "ist",
+           "are": "sind", "with": "mit", "from": "aus", "by": "durch", "a": "ein", "to": "zu", "on": "auf"},
+    "es": {"the": "los", "and": "y", "of": "de", "in": "en", "at": "a", "for": "para", "is": "es",
+           "are": "son", "with": "con", "from": "de", "by": "por", "a": "una", "to": "a", "on": "en"},
+    "it": {"the": "il", "and": "e", "of": "di", "in": "nel", "at": "a", "for": "per", "is": "è",
+           "are": "sono", "with": "con", "from": "da", "by": "per", "a": "una", "to": "a", "on": "su"},
+}  # fmt: skip
+_SUFFIX = {"de": "ung", "es": "ado", "it": "ato"}
+_CJK_WORD = {"ja": ("の", "語"), "ko": ("의", "어"), "zh": ("的", "语")}
+_LANG_CODES = {"German": "de", "Spanish": "es", "Italian": "it", "Japanese": "ja", "Korean": "ko",
+               "Chinese": "zh", "French": "fr", "Portuguese": "pt"}  # fmt: skip
+
+
+def fake_translate(text: str, lang: str) -> str:
+    """A translation as a fake can make one: numbers, units, formulas and names kept verbatim,
+    every other English word replaced by a word of the target language (function words by their
+    real counterparts), so the result passes the language and preservation checks."""
+    lang = lang.lower()
+    out = []
+    for token in re.findall(r"[A-Za-z]+|[^A-Za-z]+", text):
+        if not token.isalpha() or token[0].isupper() or any(c.isupper() for c in token[1:]):
+            out.append(token)  # numbers, units (mS), formulas (ZrB2), names, punctuation
+        elif lang in _CJK_WORD:
+            particle, word = _CJK_WORD[lang]
+            out.append(particle if len(token) <= 3 else word)
+        else:
+            out.append(_WORDS.get(lang, {}).get(token.lower(), token + _SUFFIX.get(lang, "o")))
+    return "".join(out)
+
+
+def default_judge(question: str, answer: str, passage: str) -> dict[str, int]:
+    """RACAR scores a sensible judge would give: 3s, agnosticism 1 for context-dependent
+    questions, accuracy 1 for answers the passage does not contain."""
+    context = re.search(r"\b(this|the) (study|paper|work)\b|\bFig\.|\bthe authors\b", question, re.I)
+    return {"relevance": 3, "agnosticism": 1 if context else 3, "completeness": 3,
+            "accuracy": 3 if answer.strip() in passage else 1, "reasonableness": 3}  # fmt: skip
+
+
+def judge_reply(body_text: str, judge: Callable[[str, str, str], dict[str, int]]) -> str | None:
+    """The scores reply to a judge request (None when the request is not one)."""
+    if "ccpapers_judge" not in body_text and "Grade each pair" not in body_text:
+        return None
+    pairs = re.findall(r"Pair (\d+)\nQuestion: (.*?)\nAnswer: (.*?)(?=\n\nPair \d+\n|\n\nReply with)",
+                       body_text, re.S)  # fmt: skip
+    passage = _passage(body_text)
+    return json.dumps({"scores": [{"pair": int(n), **judge(q, a, passage)} for n, q, a in pairs]})
 
 
 def default_chat(body_text: str) -> str:
@@ -78,8 +133,15 @@ def default_chat(body_text: str) -> str:
         return json.dumps({"text": f"{tag} {passage}"})
     if "ccpapers_translation" in body_text or "Translate the passage" in body_text:
         lang = re.search(r"into ([A-Z][a-z]+)\.", body_text)
-        return json.dumps({"translation": f"[{lang.group(1) if lang else '?'}] {passage}"})
+        code = _LANG_CODES.get(lang.group(1), "de") if lang else "de"
+        return json.dumps({"translation": fake_translate(passage, code)}, ensure_ascii=False)
     return json.dumps({"items": []})
+
+
+def _credential(h: BaseHTTPRequestHandler) -> str:
+    """The key a client sent: ``Authorization: Bearer k`` / ``DeepL-Auth-Key k`` or ``x-api-key: k``."""
+    auth = h.headers.get("Authorization") or ""
+    return auth.split(" ", 1)[-1] if auth else h.headers.get("x-api-key") or ""
 
 
 def _flatten(obj: Any) -> str:
@@ -104,7 +166,11 @@ class FakeProvider:
         self.reject_json_schema = False
         self.translate_hook: Callable[[str, str], str] | None = None
         self.chat: Callable[[str], str] = default_chat
+        self.judge: Callable[[str, str, str], dict[str, int]] = default_judge  # (question, answer, passage)
         self.batch_pending_polls = 0
+        self.batch_id: str | None = None  # the id the next OpenAI batch gets (default batch_<n>)
+        self.omit_usage = False  # OpenAI replies without `usage` (some compatible servers)
+        self.billed: list[tuple[int, int]] = []  # (prompt, completion) tokens of each OpenAI reply
         self.models = ["fake-model-1"]
         self.calls: Counter[str] = Counter()
         self.bodies: list[tuple[str, dict[str, Any]]] = []
@@ -199,7 +265,9 @@ class FakeProvider:
             with self._lock:
                 queued = self.errors.pop(0) if self.errors else None
             if queued:
-                self._send(h, queued[0], {"error": {"type": "invalid_request_error", "message": queued[1]}})
+                message = queued[1].replace("{key}", _credential(h))  # servers that echo the key back
+                body: dict[str, Any] = {"error": {"type": "invalid_request_error", "message": message}}
+                self._send(h, queued[0], {"message": message} if path == "/v2/translate" else body)
                 return
             if self.auth_fail:
                 status = 403 if path == "/v2/translate" else 401
@@ -265,7 +333,8 @@ class FakeProvider:
             self.bodies.append((kind, body))
 
     def _reply_text(self, body: dict[str, Any]) -> str:
-        text = self.chat(_flatten(body))
+        flat = _flatten(body)
+        text = judge_reply(flat, self.judge) or self.chat(flat)
         with self._lock:
             mode = self.malformed.pop(0) if self.malformed else None
         if mode == "truncate":
@@ -344,8 +413,10 @@ class FakeProvider:
     # -- OpenAI --------------------------------------------------------------------------
     def _openai_completion(self, body: dict[str, Any]) -> dict[str, Any]:
         text = self._reply_text(body)
-        prompt = len(json.dumps(body)) // 4
-        return {
+        prompt = len(json.dumps(body)) // 4  # JSON-escaped: a CJK character is 6 characters, 1.5 tokens
+        with self._lock:
+            self.billed.append((prompt, max(1, len(text) // 4)))
+        reply = {
             "id": f"chatcmpl-{len(self.bodies)}",
             "object": "chat.completion",
             "created": int(time.time()),
@@ -365,6 +436,9 @@ class FakeProvider:
                 "prompt_tokens_details": {"cached_tokens": 0},
             },  # fmt: skip
         }
+        if self.omit_usage:
+            del reply["usage"]
+        return reply
 
     def _files(self, h: BaseHTTPRequestHandler, method: str, path: str, raw: bytes) -> None:
         parts = path.strip("/").split("/")
@@ -408,7 +482,7 @@ class FakeProvider:
                 )
             out_id = f"file-{len(self.files) + 1}"
             self.files[out_id] = ("\n".join(reversed(out_lines)) + "\n").encode()
-            bid = f"batch_{len(self.batches) + 1}"
+            bid = self.batch_id or f"batch_{len(self.batches) + 1}"
             with self._lock:
                 self.calls["openai_batch_create"] += 1
                 self.batches[bid] = {
@@ -419,9 +493,9 @@ class FakeProvider:
                 }
             self._send(h, 200, self._openai_batch_obj(bid, "in_progress"))
         elif method == "GET" and len(parts) == 3:
-            batch = self.batches[parts[2]]
-            status = "completed" if self._batch_status(batch) == "ended" else "in_progress"
-            self._send(h, 200, self._openai_batch_obj(parts[2], status))
+            bid = urllib.parse.unquote(parts[2])  # the SDK percent-encodes odd ids ("../x")
+            status = "completed" if self._batch_status(self.batches[bid]) == "ended" else "in_progress"
+            self._send(h, 200, self._openai_batch_obj(bid, status))
         else:
             self._send(h, 404, {"error": {"message": "no such batch route"}})
 
@@ -437,7 +511,7 @@ class FakeProvider:
         lang = body.get("target_lang", "?")
         out = []
         for text in body.get("text", []):
-            translated = f"[{lang}] {text}"
+            translated = fake_translate(text, lang)
             if self.translate_hook:
                 translated = self.translate_hook(translated, lang)
             out.append({"detected_source_language": "EN", "text": translated, "billed_characters": len(text)})

@@ -30,9 +30,9 @@ def auto_backend() -> str:
     return "offline"
 
 
-def main_backend_name(flag: str, spec_backend: str, need_key: bool = True) -> tuple[str, bool]:
-    """(name, explicit). Explicit choices must have their key (not for ``--estimate``);
-    ``auto`` falls back to offline."""
+def main_backend_name(flag: str, spec_backend: str) -> tuple[str, bool]:
+    """(name, explicit). Explicit choices must have their key; ``auto`` falls back to offline.
+    (``--estimate`` uses :func:`estimate_backend` instead: it needs no key.)"""
     if flag:
         name, explicit = flag, True
     elif spec_backend and spec_backend != "auto":
@@ -40,8 +40,6 @@ def main_backend_name(flag: str, spec_backend: str, need_key: bool = True) -> tu
     else:
         return auto_backend(), False
     BACKENDS.get(name)  # "did you mean" for typos
-    if explicit and not need_key:
-        return name, explicit
     if not has_credentials(name):
         if explicit:
             envs = " or ".join(KEY_ENVS.get(name, ()))
@@ -50,6 +48,28 @@ def main_backend_name(flag: str, spec_backend: str, need_key: bool = True) -> tu
             )
         return auto_backend(), False
     return name, explicit
+
+
+def estimate_backend(flag: str, spec_backend: str, spec_models: dict[str, str]) -> str:
+    """``--estimate``: the backend the build would use once the spec's keys are set (none needed now).
+
+    ``--backend`` wins, then the spec's named backend; ``auto`` takes the first whose key is set,
+    else the first chat backend the spec names a model for (so a user without keys sees the price
+    of the real build, not of the offline one)."""
+    if flag:
+        BACKENDS.get(flag)
+        return flag
+    if spec_backend and spec_backend != "auto":
+        return spec_backend
+    found = auto_backend()
+    if found != "offline":
+        return found
+    return next((name for name in ("anthropic", "openai") if spec_models.get(name)), "offline")
+
+
+def keys_assumed(backends: set[str]) -> list[str]:
+    """The key variables an estimate for ``backends`` assumed although they are not set."""
+    return [KEY_ENVS[name][0] for name in sorted(backends) if name in KEY_ENVS and not has_credentials(name)]
 
 
 class BackendPool:

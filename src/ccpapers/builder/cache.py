@@ -4,7 +4,8 @@ One JSON file per request, named by ``sha256`` of the canonical JSON of (backend
 model, full payload, generator version, variant index). A reply is written
 atomically the moment it arrives, so a crash loses only requests still in flight,
 and a re-run is a lookup. Parsing is outside the key: changing a parser or a filter
-costs nothing. Batch ids are stored beside the replies so a batch run resumes.
+costs nothing. Batch ids are stored beside the replies so a batch run resumes (file names
+are a hash of the id: a provider's id never becomes a path).
 """
 
 from __future__ import annotations
@@ -61,8 +62,13 @@ class ReplyCache:
     def _batch_dir(self) -> Path:
         return self.root / "batches"
 
+    def _batch_path(self, backend: str, batch_id: str) -> Path:
+        """The provider chooses batch ids (``../x`` included): file names are a hash of the id."""
+        digest = hashlib.sha256(batch_id.encode("utf-8")).hexdigest()[:32]
+        return self._batch_dir() / f"{backend}-{digest}.json"
+
     def save_batch(self, backend: str, batch_id: str, keys: list[str], meta: dict[str, Any]) -> None:
-        with atomic_write(self._batch_dir() / f"{backend}-{batch_id}.json") as fh:
+        with atomic_write(self._batch_path(backend, batch_id)) as fh:
             fh.write(canonical({"backend": backend, "batch_id": batch_id, "keys": keys, "meta": meta}))
 
     def pending_batches(self, backend: str) -> list[dict[str, Any]]:
@@ -72,14 +78,19 @@ class ReplyCache:
         out = []
         for path in sorted(folder.glob(f"{backend}-*.json")):
             data = json.loads(path.read_text(encoding="utf-8"))
-            if not data.get("done"):
+            if not data.get("done") and data.get("backend") == backend:
                 out.append(data)
         return out
 
     def finish_batch(self, backend: str, batch_id: str) -> None:
-        path = self._batch_dir() / f"{backend}-{batch_id}.json"
-        if path.is_file():
+        folder = self._batch_dir()
+        # files written before ids were hashed are named <backend>-<id>.json: found by content
+        for path in [self._batch_path(backend, batch_id), *sorted(folder.glob(f"{backend}-*.json"))]:
+            if not path.is_file():
+                continue
             data = json.loads(path.read_text(encoding="utf-8"))
-            data["done"] = True
-            with atomic_write(path) as fh:
-                fh.write(canonical(data))
+            if data.get("batch_id") == batch_id and data.get("backend") == backend:
+                data["done"] = True
+                with atomic_write(path) as fh:
+                    fh.write(canonical(data))
+                return

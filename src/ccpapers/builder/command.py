@@ -13,14 +13,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
         "Keys come only from the environment: ANTHROPIC_API_KEY, OPENAI_API_KEY, OPENAI_BASE_URL "
         "(any OpenAI-compatible server), DEEPL_AUTH_KEY. With none set and no --backend the build "
-        "runs offline (text splits and cloze Q&A/MCQ) and lists the splits it cannot make. "
+        "runs offline (text splits and cloze Q&A/MCQ), lists the splits it cannot make and exits "
+        "with status 3 (incomplete build). "
         "Replies are cached under WORK/cache/llm: a re-run makes no calls, an interrupted run resumes."
     )
     add_config_arguments(parser, BuildConfig)
 
 
+INCOMPLETE_EXIT = 3  # the build ran, but splits the spec asks for are missing
+
+
 def print_summary(report: dict) -> None:
-    """A table of rows and drops per split, then calls, cache hits and cost."""
+    """A table of rows and drops per split (missing and substituted splits loudly), then calls,
+    cache hits and cost."""
     from rich.console import Console
     from rich.table import Table
 
@@ -29,13 +34,31 @@ def print_summary(report: dict) -> None:
     table.add_column("rows", justify="right")
     table.add_column("dropped (reason: count)")
     drops = report.get("drops", {})
-    for split in sorted(set(report["splits"]) | set(drops)):
+    cannot = report.get("cannot_make", {})
+    substituted = report.get("substituted", {})
+    for split in sorted(set(report["splits"]) | set(drops) | set(cannot)):
         why = ", ".join(f"{k}: {n}" for k, n in sorted(drops.get(split, {}).items()))
+        if split in cannot:
+            table.add_row(f"[bold red]{split}[/]", "[bold red]NOT BUILT[/]", f"[red]{cannot[split]}[/]")
+            continue
+        if split in substituted:
+            why = f"[yellow]{substituted[split]}[/]" + (f"; {why}" if why else "")
         table.add_row(split, str(report["splits"].get(split, 0)), why)
     console = Console()
     console.print(table)
+    for split, info in sorted((report.get("judge") or {}).items()):
+        if "skipped" in info:
+            console.print(f"[yellow]judge for {split} not run: {info['skipped']}[/]")
+            continue
+        means = "/".join(str(v) for v in info["mean_kept"].values()) or "-"
+        console.print(
+            f"judge ({split}, {info['backend']}/{info['model']}): {info['judged']} pairs scored, "
+            f"{info['unscored']} unscored kept; mean RACAR of the kept pairs {means}; minimum {info['min_score']}"
+        )
+    total = (report.get("budget") or {}).get("spent_total_usd")
+    build_total = f" (this build across runs: ${total:.4f})" if total else ""
     console.print(
-        f"calls {report['calls']}, cache hits {report['cache_hits']}, cost ${report['cost_usd']:.4f}; "
+        f"calls {report['calls']}, cache hits {report['cache_hits']}, cost ${report['cost_usd']:.4f}{build_total}; "
         f"target/irrelevant papers {report.get('groups')}"
     )
 
@@ -56,6 +79,11 @@ def main(args: argparse.Namespace) -> int:
         print(
             f"estimate for spec {report['spec']} (backend {report['backend']}); {report['cached']} requests cached"
         )
+        if report.get("assumed_keys"):
+            print(
+                f"  no key set: priced as if {' and '.join(report['assumed_keys'])} were set, "
+                "with the spec's models (nothing was called)"
+            )
         for split, row in report["by_split"].items():
             print(
                 f"  {split:12s} calls={int(row['calls']):6d} in≈{int(row['input_tokens']):9d} tok "
@@ -65,13 +93,29 @@ def main(args: argparse.Namespace) -> int:
             f"  total        calls={int(total['calls'])} cost≈${total['cost_usd']:.4f} "
             f"(upper bound ${report['max_cost_bound_usd']:.4f})"
         )
+        budget = report.get("budget") or {}
+        if budget.get("spent_usd"):
+            print(f"  this build has already spent ${budget['spent_usd']:.4f} (see WORK/spend.jsonl)")
         if report["unpriced_models"]:
             print(f"  no price known for {', '.join(report['unpriced_models'])} (priced at $0; see --prices)")
     else:
         print_summary(report)
         stopped = report["engine"].get("stopped")
         if stopped:
-            print(f"stopped early: {stopped}; re-run with a higher --max-cost to continue", file=sys.stderr)
-    for split, why in report.get("cannot_make", {}).items():
+            print(
+                f"stopped early: {stopped}. --max-cost covers the whole build across runs: raise it, or "
+                "pass --reset-budget to start a new budget; finished replies are cached.",
+                file=sys.stderr,
+            )
+    cannot = report.get("cannot_make", {})
+    for split, why in cannot.items():
         print(f"not built: {split}: {why}", file=sys.stderr)
+    if cannot and not report.get("estimate"):
+        print(
+            f"ccpapers build: build incomplete: {len(cannot)} of the spec's splits were not built "
+            f"({', '.join(cannot)}); the other splits are written. Set the missing key(s) and re-run "
+            "(cached replies are reused).",
+            file=sys.stderr,
+        )
+        return INCOMPLETE_EXIT
     return 0

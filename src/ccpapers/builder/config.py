@@ -26,8 +26,11 @@ class BuildConfig(CommonConfig):
     rpm: float = opt(0.0, "requests per minute limit (0 = the spec's, else unlimited)")
     tpm: float = opt(0.0, "tokens per minute limit (0 = the spec's, else unlimited)")
     max_cost: float = opt(
-        0.0, "stop cleanly before spending more than this many USD in this run (0 = no limit)"
+        0.0,
+        "budget in USD for the whole build, across runs (spend is kept in WORK/spend.jsonl): stop "
+        "cleanly before it could be exceeded (0 = no limit)",
     )
+    reset_budget: bool = opt(False, "start a new --max-cost budget for this build (the ledger keeps history)")
     estimate: bool = opt(
         False, "print calls, tokens and cost of the uncached requests without calling anything"
     )

@@ -14,9 +14,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from ccpapers.builder.backends.base import Reply
 from ccpapers.builder.cache import ReplyCache
 from ccpapers.builder.cost import PriceTable, Usage
+from ccpapers.builder.ledger import SpendLedger
 from ccpapers.builder.limits import Fatal, RateLimiter, Rejected, Retryable, RetryPolicy
+from ccpapers.builder.tokens import upper_bound_tokens
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +29,12 @@ class Job:
     key: str
     backend: Any
     payload: dict[str, Any]
-    est_input: int
+    est_input: int  # expected, for --estimate
     est_output: int  # expected, for --estimate
     max_output: int  # upper bound, reserved against --max-cost
     est_chars: int = 0  # DeepL characters
     label: str = ""
+    max_input: int = 0  # upper bound (tokenizer or by script), reserved against --max-cost
 
 
 @dataclass
@@ -47,6 +51,7 @@ class Stats:
     stopped: str | None = None
     batches: list[str] = field(default_factory=list)
     unpriced_models: set[str] = field(default_factory=set)
+    usage_estimated: int = 0  # replies without usage, booked at their upper bound
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +67,7 @@ class Stats:
             "stopped": self.stopped,
             "batches": list(self.batches),
             "unpriced_models": sorted(self.unpriced_models),
+            "usage_estimated": self.usage_estimated,
         }
 
 
@@ -78,6 +84,7 @@ class Engine:
         batch: bool = False,
         batch_poll: float = 30.0,
         progress: bool = False,
+        ledger: SpendLedger | None = None,
     ) -> None:
         self.cache = cache
         self.prices = prices
@@ -88,6 +95,8 @@ class Engine:
         self.batch = batch
         self.batch_poll = batch_poll
         self.progress = progress
+        self.ledger = ledger
+        self.spent_before = ledger.spent() if ledger else 0.0  # earlier runs of this build
         self.stats = Stats()
         self._lock = threading.Lock()
         self._reserved = 0.0
@@ -103,9 +112,25 @@ class Engine:
 
     def upper_cost(self, job: Job, batch: bool = False) -> float:
         bound = Usage(
-            input_tokens=job.est_input, output_tokens=job.max_output, billed_characters=job.est_chars
+            input_tokens=max(job.max_input, job.est_input),
+            output_tokens=job.max_output,
+            billed_characters=job.est_chars,
         )
         return self.prices.cost(job.backend.model, bound, batch)
+
+    @staticmethod
+    def _booked_usage(job: Job, reply: Reply) -> tuple[Usage, bool]:
+        """(usage to book, estimated?): a reply without usage (some servers omit it) is booked at
+        its upper bound, never at $0."""
+        if any(reply.usage.to_dict().values()) or not (job.max_output or job.est_chars):
+            return reply.usage, False
+        out = sum(upper_bound_tokens(t) for t in reply.texts if t)
+        bound = Usage(
+            input_tokens=max(job.max_input, job.est_input),
+            output_tokens=min(out, job.max_output) if job.max_output else out,
+            billed_characters=job.est_chars,
+        )
+        return bound, True
 
     def expected_cost(self, job: Job) -> float:
         usage = Usage(
@@ -115,23 +140,28 @@ class Engine:
 
     def _record(self, job: Job, raw: dict[str, Any], batch: bool = False) -> dict[str, Any]:
         reply = job.backend.parse(raw)
-        cost = self.prices.cost(job.backend.model, reply.usage, batch)
+        usage, estimated = self._booked_usage(job, reply)
+        cost = self.prices.cost(job.backend.model, usage, batch)
         entry = {
             "backend": job.backend.name,
             "model": job.backend.model,
             "raw": raw,
-            "usage": reply.usage.to_dict(),
+            "usage": usage.to_dict(),
+            "usage_estimated": estimated,
             "cost_usd": cost,
             "batch": batch,
             "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
+        if self.ledger is not None and cost > 0:  # paid: in the ledger before anything else
+            self.ledger.add(job.backend.name, job.backend.model, job.key, cost, batch, estimated)
         self.cache.put(job.key, entry)  # write-ahead: on disk before anything else happens
         with self._lock:
             self.stats.calls += 1
             self.stats.cost_usd += cost
-            self.stats.usage.add(reply.usage)
+            self.stats.usage.add(usage)
+            self.stats.usage_estimated += estimated
             per = self.stats.usage_by_model.setdefault(f"{job.backend.name}/{job.backend.model}", {})
-            for k, v in reply.usage.to_dict().items():
+            for k, v in usage.to_dict().items():
                 per[k] = per.get(k, 0) + v
             per["calls"] = per.get("calls", 0) + 1
             if not self.prices.known(job.backend.model):
@@ -185,11 +215,22 @@ class Engine:
 
     # -- budget ----------------------------------------------------------------
     def _reserve(self, amount: float) -> bool:
+        """Hold ``amount`` of the budget, or refuse when the build's spend (earlier runs from the
+        ledger, this run's replies, requests in flight) could then exceed ``max_cost``."""
         with self._lock:
-            if self.max_cost > 0 and self.stats.cost_usd + self._reserved + amount > self.max_cost:
+            spent = self.spent_before + self.stats.cost_usd + self._reserved
+            if self.max_cost > 0 and spent + amount > self.max_cost:
                 return False
             self._reserved += amount
             return True
+
+    def _budget_stop(self) -> str:
+        spent = self.spent_before + self.stats.cost_usd
+        where = f" (ledger {self.ledger.path})" if self.ledger else ""
+        return (
+            f"max-cost: this build has spent ${spent:.4f} of its ${self.max_cost:.4f} budget across runs"
+            f"{where}; the next request could exceed it"
+        )
 
     def _release(self, amount: float) -> None:
         with self._lock:
@@ -260,7 +301,7 @@ class Engine:
                 if stop:
                     self.stats.skipped_budget += len(jobs) - i
                     self.failed_keys.update({j.key: "max-cost" for j in jobs[i:]})
-                    self.stats.stopped = f"max-cost: the next request could exceed ${self.max_cost:.4f}"
+                    self.stats.stopped = self._budget_stop()
                     break
                 inflight[pool.submit(self._send_with_retries, job)] = reserve
             while inflight:
@@ -303,6 +344,9 @@ class Engine:
             for stored in self.cache.pending_batches(backend.name):
                 waiting.append(stored["batch_id"])
                 pending_keys.update(stored["keys"])
+            committed = sum(self.upper_cost(j, batch=True) for j in group if j.key in pending_keys)
+            with self._lock:
+                self._reserved += committed  # submitted in an earlier run: paid when it ends
             fresh = [j for j in group if j.key not in pending_keys]
             budget_ok = []
             for j in fresh:
@@ -311,7 +355,7 @@ class Engine:
                 else:
                     self.stats.skipped_budget += 1
                     self.failed_keys[j.key] = "max-cost"
-                    self.stats.stopped = f"max-cost: the batch could exceed ${self.max_cost:.4f}"
+                    self.stats.stopped = self._budget_stop()
             for i in range(0, len(budget_ok), 10_000):
                 chunk = budget_ok[i : i + 10_000]
                 batch_id = backend.submit_batch([(j.key, j.payload) for j in chunk])

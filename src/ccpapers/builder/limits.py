@@ -17,7 +17,11 @@ from ccpapers.errors import CcpapersError
 
 
 class BackendError(CcpapersError):
-    """Base of backend errors; ``reason`` is a short code for the build report."""
+    """Base of backend errors; ``reason`` is a short code for the build report.
+
+    The message often quotes a server's error body, which may echo the key: ``str()`` scrubs it
+    (as every ``CcpapersError`` does).
+    """
 
     reason = "backend-error"
 

@@ -10,19 +10,31 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ccpapers.builder.backend_choice import CHAT_BACKENDS, BackendPool, has_credentials, main_backend_name
+from ccpapers.builder.backend_choice import (
+    CHAT_BACKENDS,
+    BackendPool,
+    estimate_backend,
+    has_credentials,
+    keys_assumed,
+    main_backend_name,
+)
 from ccpapers.builder.cache import ReplyCache, canonical, request_key
 from ccpapers.builder.config import BuildConfig
 from ccpapers.builder.cost import PriceTable
 from ccpapers.builder.engine import Engine, Job
+from ccpapers.builder.estimate import estimate_report, judge_estimates
 from ccpapers.builder.generators.base import GenContext, Outcome, Task
+from ccpapers.builder.judge import RacarJudge, judge_for
+from ccpapers.builder.judge import summary as judge_summary
+from ccpapers.builder.ledger import SpendLedger
 from ccpapers.builder.limits import RetryPolicy
 from ccpapers.builder.records_io import write_split
 from ccpapers.builder.spec import BuildSpec, SplitSpec, load_spec
 from ccpapers.builder.splits import text_records
+from ccpapers.builder.tokens import input_bound, tokenizer_for, typical_tokens
 from ccpapers.config import ConfigError, write_resolved_config
 from ccpapers.io import read_records, write_json
-from ccpapers.licenses import LicensePolicy
+from ccpapers.licenses import LicensePolicy, id_url_conflict, license_from_id
 from ccpapers.registry import GENERATORS
 from ccpapers.types import GENERATED_SPLITS, TEXT_SPLITS, Paper, Record
 
@@ -63,17 +75,21 @@ def load_papers(cfg: BuildConfig) -> list[Paper]:
 
 
 def _licence_ok(split: SplitSpec, rec: Record, paper: Paper, drops: Drops) -> bool:
+    """Permissions come from the licence id alone: a papers file whose ``derivatives_ok`` says
+    otherwise must not make us pay for rewrites that publish would have to drop."""
     derivative = split.split in ("rewrite", "translation")
-    if not paper.license.derivatives_ok and (derivative or not split.allow_nd):
+    named = license_from_id(paper.license.hub_id)
+    if not (named and named.derivatives_ok) and (derivative or not split.allow_nd):
         drops.add(split.split, "nd-license", rec.id)
         return False
     return True
 
 
 def _choose_generator(
-    split: SplitSpec, main: str, pool: BackendPool
+    split: SplitSpec, main: str, pool: BackendPool, assume_keys: bool = False
 ) -> tuple[Any | None, Any | None, str | None]:
-    """(generator, backend or None for offline, why-not) for one generated split."""
+    """(generator, backend or None for offline, why-not) for one generated split.
+    ``assume_keys`` (``--estimate``): choose as if every key the spec needs were set."""
     opts = dict(split.options)
     if split.generator == "offline" or (split.generator in ("qa", "mcq") and main == "offline"):
         return (
@@ -91,7 +107,7 @@ def _choose_generator(
         return GENERATORS.create(split.generator, **opts), pool.get(main), None
     if split.generator == "translate":
         wanted = split.backend
-        if wanted == "deepl" and has_credentials("deepl"):
+        if wanted == "deepl" and (has_credentials("deepl") or assume_keys):
             return GENERATORS.create("translate", mode="deepl", **opts), pool.get("deepl"), None
         if main == "deepl":
             return GENERATORS.create("translate", mode="deepl", **opts), pool.get("deepl"), None
@@ -108,18 +124,19 @@ def _choose_generator(
 def _job(task: Task, gen: Any, backend: Any, label: str) -> Job:
     payload = backend.payload(task.request)
     key = request_key(backend.name, backend.model, payload, f"{gen.name}/{gen.version}", task.variant)
-    size = len(canonical(payload))
+    text = canonical(payload)
     chars = sum(len(t) for t in getattr(task.request, "texts", []))
     chat = hasattr(task.request, "max_tokens")
     return Job(
         key=key,
         backend=backend,
         payload=payload,
-        est_input=size // 3 if chat else 0,
+        est_input=typical_tokens(text) if chat else 0,
         est_output=task.expected_output_tokens if chat else 0,
         max_output=task.request.max_tokens if chat else 0,  # type: ignore[union-attr]
         est_chars=chars,
         label=label,
+        max_input=input_bound(text, tokenizer_for(backend.name, backend.model)) if chat else 0,
     )
 
 
@@ -134,24 +151,33 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
     kept: list[Paper] = []
     for p in papers:
         ok, reason = policy.check(p)
-        if ok:
+        conflict = id_url_conflict(p.license.hub_id, p.license.url) if ok else None
+        if ok and not conflict:
             kept.append(p)
         else:
-            drops.add("papers", reason, p.doi)
+            drops.add("papers", "license-url-mismatch" if conflict else reason, f"{p.doi}: {conflict or ''}")
     by_doi = {p.doi: p for p in kept}
     text: list[Record] = []
     for p in kept:
         text.extend(text_records(p, fraction, spec.max_words, tuple(spec.text_splits), drops.counts))
-    main, _ = main_backend_name(cfg.backend, spec.backend, need_key=not cfg.estimate)
+    if cfg.estimate:  # price what the spec would use once its keys are set, and say so
+        main = estimate_backend(cfg.backend, spec.backend, spec.models)
+    else:
+        main, _ = main_backend_name(cfg.backend, spec.backend)
     pool = BackendPool(main, cfg.model, spec.models, cfg.timeout)
     cannot: dict[str, str] = {}
+    substituted: dict[str, str] = {}
     plans: list[tuple[SplitSpec, Any, Any, list[Task], list[Job]]] = []
     outcomes: dict[str, Outcome] = {}
     for split in spec.generate:
-        gen, backend, why = _choose_generator(split, main, pool)
+        gen, backend, why = _choose_generator(split, main, pool, assume_keys=cfg.estimate)
         if gen is None:
             cannot[split.split] = why or "unavailable"
             continue
+        if gen.name == "offline" and split.generator != "offline":
+            substituted[split.split] = (
+                f"offline cloze, not the spec's {split.generator!r} generator (no language model key set)"
+            )
         if split.split == "rewrite" and cfg.variants > 0:
             gen.variants = cfg.variants
         sources = [r for r in text if r.split in split.sources]
@@ -171,6 +197,9 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
             continue
         tasks = gen.plan(sources, ctx)
         plans.append((split, gen, backend, tasks, [_job(t, gen, backend, split.split) for t in tasks]))
+    ledger = SpendLedger(cfg.work, spec.name)
+    if cfg.reset_budget and not cfg.estimate:
+        ledger.reset()
     engine = Engine(
         ReplyCache(Path(cfg.work) / "cache" / "llm"),
         PriceTable.load(cfg.prices),
@@ -182,10 +211,18 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
         batch=cfg.batch,
         batch_poll=cfg.batch_poll,
         progress=cfg.progress,
+        ledger=ledger,
     )
     all_jobs = [j for plan in plans for j in plan[4]]
     if cfg.estimate:
-        return _estimate(engine, all_jobs, spec, main, cannot)
+        all_jobs += judge_estimates(plans, main, pool)
+        assumed = keys_assumed({j.backend.name for j in all_jobs} | ({main} - {"offline"}))
+        spent = {"spent_usd": round(engine.spent_before, 6), "max_cost_usd": cfg.max_cost}
+        return {
+            **estimate_report(engine, all_jobs, spec, main, cannot),
+            "assumed_keys": assumed,
+            "budget": spent,
+        }
     results = engine.run(all_jobs)
     written: dict[str, int] = {}
     out_dir = Path(cfg.work) / "builds" / spec.name
@@ -198,6 +235,7 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
         if stale not in spec.text_splits and stale not in {p[0].split for p in plans}:
             shutil.rmtree(out_dir / stale, ignore_errors=True)
     generators: dict[str, Any] = {}
+    judged: dict[str, Any] = {}
     for split, gen, backend, tasks, jobs in plans:
         if backend is None:
             outcome = outcomes[split.split]
@@ -219,6 +257,13 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
             final = gen.finalize(parsed, None)
             outcome.records = final.records
             outcome.drops.extend(final.drops)
+        judge, judge_backend, why = judge_for(split, main, pool)
+        if judge is not None and outcome.records:
+            outcome.records, judged[split.split] = _run_judge(
+                judge, judge_backend, outcome, text, by_doi, spec, engine
+            )
+        elif why and split.options.get("judge"):
+            judged[split.split] = {"skipped": why}
         drops.merge(split.split, outcome)
         written[split.split] = write_split(out_dir / split.split / "part-00000.parquet", outcome.records)
         prompt = getattr(gen, "prompt", None)
@@ -242,11 +287,19 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
         "drops": drops.counts,
         "drop_examples": drops.examples,
         "cannot_make": cannot,
+        "substituted": substituted,
         "generators": generators,
+        "judge": judged,
         "calls": stats["calls"],
         "cache_hits": stats["cache_hits"],
         "tokens": stats["tokens"],
         "cost_usd": stats["cost_usd"],
+        "budget": {
+            "max_cost_usd": cfg.max_cost,
+            "spent_before_usd": round(engine.spent_before, 6),
+            "spent_total_usd": round(engine.spent_before + engine.stats.cost_usd, 6),
+            "ledger": str(ledger.path),
+        },
         "engine": stats,
         "elapsed_s": round(time.time() - started, 2),
     }
@@ -258,42 +311,31 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
     return report
 
 
+def _run_judge(
+    judge: RacarJudge, backend: Any, outcome: Outcome, text: list[Record], by_doi: dict[str, Paper],
+    spec: BuildSpec, engine: Engine,
+) -> tuple[list[Record], dict[str, Any]]:  # fmt: skip
+    """Grade the split's rows (cached and budgeted like every request); drop the low ones."""
+    ctx = GenContext(backend.name, backend.model, by_doi, {}, spec.seed)
+    tasks = judge.plan(outcome.records, {r.id: r for r in text}, ctx)
+    jobs = [_job(t, judge, backend, "judge") for t in tasks]
+    results = engine.run(jobs)
+    scores: dict[str, tuple[int, ...]] = {}
+    for task, job in zip(tasks, jobs, strict=True):
+        entry = results.get(job.key)
+        if entry is not None:
+            scores.update(judge.parse(task, backend.parse(entry["raw"])))
+    kept = judge.apply(outcome.records, scores, outcome)
+    info = judge_summary(kept, len(scores))
+    info.update(backend=backend.name, model=backend.model, prompt=judge.prompt.version_tag,
+                min_score=judge.min_score, requests=len(jobs))  # fmt: skip
+    return kept, info
+
+
 def _group(paper: Paper, fraction: float) -> str:
     from ccpapers.builder.splits import group_of
 
     return group_of(paper.doi, fraction)
-
-
-def _estimate(
-    engine: Engine, jobs: list[Job], spec: BuildSpec, main: str, cannot: dict[str, str]
-) -> dict[str, Any]:
-    cached, todo = engine.split_cached(jobs)
-    by_split: dict[str, dict[str, float]] = {}
-    for j in todo:
-        row = by_split.setdefault(
-            j.label, {"calls": 0, "input_tokens": 0, "output_tokens": 0, "characters": 0, "cost_usd": 0.0}
-        )
-        row["calls"] += 1
-        row["input_tokens"] += j.est_input
-        row["output_tokens"] += j.est_output
-        row["characters"] += j.est_chars
-        row["cost_usd"] += engine.expected_cost(j)
-    total = {
-        k: sum(r[k] for r in by_split.values())
-        for k in ("calls", "input_tokens", "output_tokens", "characters", "cost_usd")
-    }
-    unpriced = sorted({j.backend.model for j in todo if not engine.prices.known(j.backend.model)})
-    return {
-        "spec": spec.name,
-        "estimate": True,
-        "backend": main,
-        "cached": len(cached),
-        "by_split": by_split,
-        "total": total,
-        "max_cost_bound_usd": round(sum(engine.upper_cost(j) for j in todo), 6),
-        "unpriced_models": unpriced,
-        "cannot_make": cannot,
-    }
 
 
 def _push(cfg: BuildConfig, spec_name: str) -> Any:

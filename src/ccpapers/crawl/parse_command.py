@@ -40,7 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--format",
         choices=FORMATS,
         default="auto",
-        help="input format; auto detects it from the first bytes of each file (default: auto)",
+        help="input format: nature-html (article page) or jats (JATS XML, or a Springer Nature OA API "
+        "response); auto detects it from the first bytes of each file (default: auto)",
     )
     parser.add_argument(
         "--keep-math",

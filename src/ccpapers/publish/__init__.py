@@ -127,6 +127,7 @@ def write_repo_folder(
         record_schema,
         write_config_shards,
     )
+    from ccpapers.secrets import scrub
 
     build_dir, repo_dir = Path(build_dir), Path(repo_dir)
     report = _read_report(build_dir)
@@ -180,8 +181,8 @@ def write_repo_folder(
             ccpapers_version=__version__,
             spec=spec,
         )
-        (tmp / "README.md").write_text(render_card(ctx, card_template), encoding="utf-8")
-        (tmp / "LICENSE.md").write_text(render_license(ctx), encoding="utf-8")
+        (tmp / "README.md").write_text(scrub(render_card(ctx, card_template)), encoding="utf-8")
+        (tmp / "LICENSE.md").write_text(scrub(render_license(ctx)), encoding="utf-8")
         drops_per_split: Counter[str] = Counter()
         for (split, _reason), n in drops.items():
             drops_per_split[split] += n

@@ -20,7 +20,7 @@ from typing import Any
 
 from ccpapers.errors import CcpapersError
 from ccpapers.io import arrow_schema
-from ccpapers.licenses import parse_license
+from ccpapers.licenses import id_url_conflict, license_from_id
 from ccpapers.types import GENERATED_SPLITS, TIERS, Record
 
 VERBATIM_KINDS: tuple[str, ...] = (
@@ -40,6 +40,8 @@ MAX_ROW_GROUP_BYTES = 100 * 1024 * 1024  # datasets' MAX_ROW_GROUP_SIZE; the vie
 
 class BuildError(CcpapersError, ValueError):
     """The build folder cannot be published (names the file and what to do)."""
+
+    exit_code = 1
 
 
 def kind_sort_key(kind: str) -> tuple[int, str]:
@@ -64,9 +66,10 @@ def split_config_name(name: str) -> tuple[str, str]:
 
 @cache
 def licence_info(hub_id: str) -> tuple[str | None, str | None]:
-    """(tier, url) of a row licence id, or (None, None) when it is not a known CC licence."""
-    lic = parse_license(hub_id or "")
-    if lic.hub_id != hub_id or lic.tier is None:
+    """(tier, url) of a row licence id (``cc-by-4.0``, versionless ``cc-by``, ``cc0-1.0``,
+    ``pdm-1.0``), or (None, None) when it is not a known licence id."""
+    lic = license_from_id(hub_id)
+    if lic is None or lic.tier is None:
         return None, None
     return lic.tier, lic.url
 
@@ -103,7 +106,13 @@ def read_build_splits(build_dir: Path) -> dict[str, Any]:
     for split in splits:
         rows: list[dict[str, Any]] = []
         for path in _part_files(build_dir, split):
-            for i, raw in enumerate(pq.read_table(path).to_pylist()):
+            try:
+                table = pq.read_table(path)
+            except (pa.ArrowException, OSError) as exc:
+                raise BuildError(
+                    f"{path} is not a readable Parquet file ({exc}); re-run `ccpapers build` to rewrite it"
+                ) from exc
+            for i, raw in enumerate(table.to_pylist()):
                 try:
                     rec = Record.from_dict(raw)
                 except (TypeError, ValueError) as exc:
@@ -134,7 +143,9 @@ def plan_configs(tables: dict[str, Any]) -> tuple[list[ConfigPlan], Counter[tupl
     """Route rows into tier configs; returns the configs (non-empty only) and drop reasons.
 
     Dropped, and counted per ``(split, reason)``: rows whose licence is not a known CC
-    licence (``unknown-license <id>``) and ND rows in derived kinds (``no-derivatives``).
+    licence (``unknown-license <id>``), rows whose ``license_url`` names another licence than
+    their ``license`` (``license-url-mismatch``: which one is true cannot be known) and ND rows
+    in derived kinds (``no-derivatives``).
     """
     import pyarrow as pa
 
@@ -144,10 +155,14 @@ def plan_configs(tables: dict[str, Any]) -> tuple[list[ConfigPlan], Counter[tupl
         table = tables[kind]
         offered = tiers_for(kind)
         row_tiers = []
-        for lic in table.column("license").to_pylist():
+        urls = table.column("license_url").to_pylist()
+        for lic, url in zip(table.column("license").to_pylist(), urls, strict=True):
             tier = licence_info(lic)[0]
             if tier is None:
                 drops[(kind, f"unknown-license {lic}")] += 1
+            elif id_url_conflict(lic, url):
+                drops[(kind, "license-url-mismatch")] += 1
+                tier = None
             elif tier not in offered:
                 drops[(kind, "no-derivatives licence in a derived split")] += 1
                 tier = None

@@ -16,6 +16,7 @@ from ccpapers.builder.checks import units
 from ccpapers.builder.generators.base import GenContext, Outcome, Task, derived, paper_meta, passage_request
 from ccpapers.builder.generators.qa import check_question, json_items, remove_near_duplicates
 from ccpapers.builder.prompts_loader import load_prompt
+from ccpapers.builder.quality import remove_duplicate_answers
 from ccpapers.types import Record
 
 MAX_OPTIONS = 10
@@ -121,6 +122,6 @@ class MCQGenerator:
 
     def finalize(self, records: list[Record], ctx: GenContext) -> Outcome:
         out = Outcome()
-        kept = remove_near_duplicates(records, 0.8, out)
+        kept = remove_duplicate_answers(remove_near_duplicates(records, 0.8, out), 0.8, out)
         out.records = assign_positions(kept, self.seed)
         return out

@@ -18,6 +18,7 @@ from ccpapers.builder.generators.base import (
     unusable_reason,
 )
 from ccpapers.builder.prompts_loader import load_prompt
+from ccpapers.builder.quality import question_problem, remove_duplicate_answers
 from ccpapers.types import Record
 
 
@@ -55,6 +56,10 @@ def check_question(question: str, answer: str, passage: str, out: Outcome) -> bo
         return False
     if context_dependent(question):
         out.drop("context-dependent", question[:120])
+        return False
+    problem = question_problem(question)
+    if problem:
+        out.drop(*problem)
         return False
     if not grounded(answer, passage):
         out.drop("ungrounded", answer[:120])
@@ -121,5 +126,6 @@ class QAGenerator:
 
     def finalize(self, records: list[Record], ctx: GenContext) -> Outcome:
         out = Outcome()
-        out.records = remove_near_duplicates(records, self.dedup_threshold, out)
+        kept = remove_near_duplicates(records, self.dedup_threshold, out)
+        out.records = remove_duplicate_answers(kept, self.dedup_threshold, out)
         return out

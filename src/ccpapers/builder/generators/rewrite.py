@@ -22,6 +22,7 @@ from ccpapers.builder.generators.base import (
     unusable_reason,
 )
 from ccpapers.builder.prompts_loader import load_prompt
+from ccpapers.builder.quality import rewrite_problem
 from ccpapers.types import Record
 
 STYLES = ("qa", "article", "interview", "textbook")
@@ -69,6 +70,10 @@ class RewriteGenerator:
         text = obj.get("text") if isinstance(obj, dict) else None
         if not isinstance(text, str) or not text.strip():
             out.drop(unusable_reason(reply, False) if obj is None else "empty", reply_text(reply)[:120])
+            return out
+        problem = rewrite_problem(src.text or "", text)
+        if problem:  # "{", "{% length %}", "This study": never a rewrite
+            out.drop(*problem)
             return out
         style = task.meta["style"]
         rec = derived(

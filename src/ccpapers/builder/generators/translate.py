@@ -1,7 +1,8 @@
 """``translate``: translations of text records (DeepL, or an LLM with a preserving prompt).
 
 A translation that loses or changes a number, unit or chemical formula of its source
-is rejected with the reason and what was lost.
+is rejected with the reason and what was lost; so is an untranslated copy, or text in another
+language or script than asked (:func:`ccpapers.builder.quality.translation_problem`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ccpapers.builder.generators.base import (
     unusable_reason,
 )
 from ccpapers.builder.prompts_loader import load_prompt
+from ccpapers.builder.quality import translation_problem
 from ccpapers.types import Paper, Record
 
 DEFAULT_LANGUAGES = ("de", "es", "it", "ko", "ja")
@@ -113,6 +115,10 @@ class TranslateGenerator:
             problem = preservation_problem(src.text or "", text)
             if problem:
                 out.drop(f"translation-{problem[0]}", f"{src.id} -> {lang}: {problem[1]}")
+                continue
+            wrong = translation_problem(src.text or "", text, lang)
+            if wrong:
+                out.drop(wrong[0], f"{src.id} -> {lang}: {wrong[1]}")
                 continue
             rec = derived(
                 src, "translation", lang, self.name, self.version, ctx, self.prompt_tag, 0,

@@ -51,3 +51,13 @@ class BlockedError(FetchError):
             "--site, or ask the publisher for TDM access). Do not disguise the User-Agent.",
             url,
         )
+
+
+class RefusedError(FetchError):
+    """A body the client refused to take: ``too_large`` (over the size cap, decompressed
+    bytes counted), ``too_slow`` (past the per-request deadline) or ``bad_encoding``
+    (a Content-Encoding it cannot or will not decode). Not retried, never cached."""
+
+    def __init__(self, code: str, message: str, url: str = "") -> None:
+        super().__init__(message, url)
+        self.code = code
