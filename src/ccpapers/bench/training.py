@@ -89,6 +89,9 @@ def train(
     epochs: list[dict[str, Any]] = []
     step, tokens, train_time = 0, 0, 0.0
     best, since_best, stopped = -math.inf, 0, ""
+    from ccpapers.bench.progress import TrainProgress
+
+    shown = TrainProgress(total, cfg.epochs, seed)
     model.train()
     for epoch in range(1, cfg.epochs + 1):
         t0 = time.perf_counter()
@@ -120,6 +123,7 @@ def train(
                 losses.append(rec)
                 if on_loss:
                     on_loss(rec)
+                shown.step(step, loss, tokens * accelerator.num_processes, rec["lr"], epoch)
                 if cfg.max_steps and step >= cfg.max_steps:
                     stopped = f"max_steps={cfg.max_steps}"
                     break
@@ -141,8 +145,10 @@ def train(
                         stopped = f"early stopping after epoch {epoch} (no dev gain for {since_best} epochs)"
             model.train()
         epochs.append(rec)
+        shown.epoch(rec)
         if stopped:
             break
+    shown.close()
     uncompile()
     tokens_all = tokens * accelerator.num_processes
     tps = tokens_all / train_time if train_time else 0.0
