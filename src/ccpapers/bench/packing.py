@@ -105,6 +105,25 @@ class Packed:
         return int(self.input_ids.shape[0])
 
 
+@dataclass
+class TextRows:
+    """The study's schedule: one unpadded text per row (texts longer than ``max_len`` are
+    split into pieces), so every micro-step is one text and no token is padding."""
+
+    docs: list[list[int]]
+    n_tokens: int
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+
+def text_rows(docs: list[list[int]], max_len: int) -> TextRows:
+    pieces = [
+        d[i : i + max_len] for d in docs for i in range(0, len(d), max_len) if len(d[i : i + max_len]) > 1
+    ]
+    return TextRows(pieces, sum(len(p) for p in pieces))
+
+
 def tokenize_texts(tokenizer: Any, texts: list[str], add_eos: bool = True) -> list[list[int]]:
     ids = tokenizer(texts, add_special_tokens=True)["input_ids"]
     eos = tokenizer.eos_token_id

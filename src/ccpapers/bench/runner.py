@@ -100,6 +100,7 @@ def _baseline(
         "model": lm.info,
         "prompt": [cfg.prompt, cfg.prompt_template, cfg.system_prompt],
         "max_new": cfg.max_new_tokens,
+        "stop": cfg.stop,
         "gen_batch": cfg.gen_batch_size,
         "q": [(q.id, q.question, q.answer, q.keywords, q.choices) for q in questions],
         "mmlu": [(q.id, q.question) for q in mmlu.questions] if mmlu else None,
@@ -139,7 +140,7 @@ def run_bench(
     from accelerate.utils import set_seed
 
     from ccpapers.bench.models import is_peft, load_model, trainable_model
-    from ccpapers.bench.packing import load_irrelevant, pack, select_texts, tokenize_texts
+    from ccpapers.bench.packing import load_irrelevant, pack, select_texts, text_rows, tokenize_texts
     from ccpapers.bench.training import train
 
     acc = accelerator or make_accelerator()
@@ -205,15 +206,14 @@ def run_bench(
             from ccpapers.config import ConfigError
 
             raise ConfigError(f"suite {cfg.suite!r} gives no training texts with this config")
-        packed = (
-            pack(
-                tokenize_texts(lm.tokenizer, [t.text for t in texts]),
-                cfg.seq_len,
-                lm.tokenizer.pad_token_id or 0,
+        packed = None
+        if texts:
+            docs = tokenize_texts(lm.tokenizer, [t.text for t in texts])
+            packed = (
+                text_rows(docs, cfg.seq_len)
+                if cfg.schedule == "text"
+                else pack(docs, cfg.seq_len, lm.tokenizer.pad_token_id or 0)
             )
-            if texts
-            else None
-        )
         train_now = bool(cfg.epochs and packed)
         with trainable_model(lm, cfg, train_now) as model:
             dev_q = [q for q in questions if q.split == "dev"] or (questions if cfg.eval_each_epoch else [])
@@ -289,10 +289,12 @@ def run_bench(
                 )
             test = [r["score"] for r in rows if r["split"] == "test"]
             test_base = [base_by_id[r["id"]]["score"] for r in rows if r["split"] == "test"]
+            uncut = [r.get("score_uncut", r["score"]) for r in rows if r["split"] == "test"]
             res = {
                 "seed": seed,
                 "score": mean(test),
                 "gain": mean(test) - mean(base_test),
+                "score_uncut": mean(uncut),  # answers not cut at the stop strings (issue 11)
                 "dev_score": mean([r["score"] for r in rows if r["split"] == "dev"])
                 if cfg.dev_questions
                 else None,
