@@ -27,7 +27,9 @@ class BenchConfig(CommonConfig):
     n_irrelevant: int = opt(0, "number of irrelevant texts mixed into training")
     irrelevant: str = opt(
         "",
-        "irrelevant texts: a build folder, a .jsonl with 'text', or 'sample' (default: the suite's, else the bundled sample journal)",
+        "irrelevant texts: a build folder, a .jsonl with 'text', 'real' (101 paragraphs of real CC BY "
+        "articles) or 'sample' (the sample journal; it describes the fictional suite's facts). Default: "
+        "the suite's own, else 'real'; texts naming a question keyword are always dropped",
     )
     max_questions: int = opt(0, "ask at most this many questions (0 = all; for smoke runs)")
     dev_questions: int = opt(

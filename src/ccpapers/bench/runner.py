@@ -140,7 +140,14 @@ def run_bench(
     from accelerate.utils import set_seed
 
     from ccpapers.bench.models import is_peft, load_model, trainable_model
-    from ccpapers.bench.packing import load_irrelevant, pack, select_texts, text_rows, tokenize_texts
+    from ccpapers.bench.packing import (
+        drop_overlapping,
+        load_irrelevant,
+        pack,
+        select_texts,
+        text_rows,
+        tokenize_texts,
+    )
     from ccpapers.bench.training import train
 
     acc = accelerator or make_accelerator()
@@ -161,6 +168,14 @@ def run_bench(
             if (suite.irrelevant and not cfg.irrelevant)
             else load_irrelevant(cfg.irrelevant, Path(cfg.work))
         )
+        clean = drop_overlapping(pool, suite)
+        if len(clean) < len(pool):
+            log.warning(
+                "irrelevant texts: dropped %d of %d that name a keyword of the suite's questions",
+                len(pool) - len(clean),
+                len(pool),
+            )
+        pool = clean
     out_dir = Path(cfg.work) / "bench" / (cfg.run_name or default_run_name(cfg))
     if main:
         out_dir.mkdir(parents=True, exist_ok=True)
