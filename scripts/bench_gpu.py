@@ -594,7 +594,18 @@ def phase_full(lm: Any, model: Any, a: argparse.Namespace, R: dict, acc: Any, ou
     sample = short[a.warm : a.warm + a.base_short_full] + long_[1 : 1 + a.base_long_full]
     random.Random(1).shuffle(sample)
     log(f"full FT baseline: {len(sample)} texts, batch 1, eager, sdpa, {precision}")
-    b = study_style_train(base, sample, short[: a.warm] + long_[:1], 1e-5, dev)
+    try:
+        b = study_style_train(base, sample, short[: a.warm] + long_[:1], 1e-5, dev)
+    except torch.OutOfMemoryError as exc:
+        log(f"  out of memory ({str(exc)[:200]}); baseline again with gradient checkpointing")
+        for p in base.parameters():
+            p.grad = None
+        acc.free_memory()
+        enable_checkpointing(base)
+        b = study_style_train(base, sample, short[: a.warm] + long_[:1], 1e-5, dev) | {
+            "gradient_checkpointing": True
+        }
+        base.gradient_checkpointing_disable()
     b |= {"mfu": mfu(b["tokens_per_second"], 6, n, dev), "peak_memory_gib": peak_gib(dev)}
     R["full"] = {"baseline": b, "precision": precision}
     log(f"  baseline {b['tokens_per_second']:.0f} tok/s")
@@ -606,8 +617,15 @@ def phase_full(lm: Any, model: Any, a: argparse.Namespace, R: dict, acc: Any, ou
     cfg_t = a.cfg(method="full", lr=1e-5, schedule="text", seq_len=4096, epochs=a.full_text_epochs)
     rows = text_rows(sample, cfg_t.seq_len)
     log(f"full FT ccpapers, one text per step: {len(rows)} texts x {cfg_t.epochs} epochs")
-    R["full"]["ccpapers_text"] = ccpapers_train(lm, base, rows, cfg_t, acc)
-    log(f"  ccpapers one text/step {R['full']['ccpapers_text']['tokens_per_second']:.0f} tok/s")
+    try:
+        R["full"]["ccpapers_text"] = ccpapers_train(lm, base, rows, cfg_t, acc)
+        log(f"  ccpapers one text/step {R['full']['ccpapers_text']['tokens_per_second']:.0f} tok/s")
+    except torch.OutOfMemoryError as exc:
+        log(f"  one text/step: out of memory ({str(exc)[:200]})")
+        R["full"]["ccpapers_text_error"] = "out of memory"
+        for p in base.parameters():
+            p.grad = None
+        acc.free_memory()
     base.set_attn_implementation(_hf(lm.attention))
     cfg = a.cfg(
         method="full", lr=1e-5, seq_len=a.full_seq_len, grad_accum=a.full_grad_accum, epochs=a.full_epochs

@@ -44,18 +44,18 @@ def _train_steps(model, tok, opt_name, steps, lr=1e-5):
         out.loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
-        losses.append(float(out.loss))
+        losses.append(float(out.loss.detach()))
     return losses, name
 
 
 def test_bf16_full_finetuning_moves_like_float32_with_stochastic_rounding(tiny_tok):
-    """One model three ways at lr 1e-5: float32 (reference), bf16 weights with the default
-    optimizer (stochastic rounding) and bf16 with pure bf16 AdamW (the old default)."""
+    """One model three ways, one step at lr 1e-5: float32 (reference), bf16 weights with the
+    default optimizer (stochastic rounding) and bf16 with pure bf16 AdamW (the old default).
+    Adam's first step moves every weight with a gradient by lr; where bf16's spacing exceeds
+    twice that (|w| > ~2.6e-3), round-to-nearest drops the update, stochastic rounding keeps it
+    on average."""
     from ccpapers.bench.tiny import tiny_model
 
-    torch.manual_seed(0)
-    ref = tiny_model(tiny_tok, seed=0)
-    w0 = {k: v.clone() for k, v in ref.state_dict().items()}
     runs = {}
     for label, dtype, opt in (
         ("fp32", torch.float32, "auto"),
@@ -63,23 +63,20 @@ def test_bf16_full_finetuning_moves_like_float32_with_stochastic_rounding(tiny_t
         ("pure", torch.bfloat16, "adamw"),
     ):
         m = tiny_model(tiny_tok, seed=0).to(dtype)
-        start = {k: v.float().clone() for k, v in m.state_dict().items()}
+        start = torch.cat([v.float().flatten() for v in m.state_dict().values()])
         torch.manual_seed(1)
-        losses, name = _train_steps(m, tiny_tok, opt, 1)
-        delta = torch.cat([(v.float() - start[k]).flatten() for k, v in m.state_dict().items()])
-        runs[label] = (delta, name)
-    assert runs["sr"][1] == "adamw-sr" and runs["pure"][1] == "adamw"
-    moved = {k: float((d != 0).float().mean()) for k, (d, _) in runs.items()}
-    # one Adam step moves every weight by about lr = 1e-5: float32 moves nearly all of them,
-    # pure bf16 AdamW (steps of 2**-7 relative) almost none, stochastic rounding a fraction
-    # whose expected size equals the float32 step
-    assert moved["fp32"] > 0.9 and moved["pure"] < 0.02 and moved["sr"] > 0.02
-    d_ref, d_sr, d_pure = runs["fp32"][0], runs["sr"][0], runs["pure"][0]
-    assert d_sr.abs().sum() == pytest.approx(d_ref.abs().sum(), rel=0.5)
-    assert float(d_pure.abs().sum()) < 0.1 * float(d_ref.abs().sum())
-    cos = torch.nn.functional.cosine_similarity(d_sr, d_ref, dim=0)
-    assert cos > 0.3  # noisy per weight, aligned in aggregate
-    assert w0  # the reference model itself was not trained
+        _, name = _train_steps(m, tiny_tok, opt, 1)
+        now = torch.cat([v.float().flatten() for v in m.state_dict().values()])
+        runs[label] = (now - start, start, name)
+    assert runs["sr"][2] == "adamw-sr" and runs["pure"][2] == "adamw"
+    d_ref, w = runs["fp32"][0], runs["fp32"][1]
+    coarse = (d_ref != 0) & (w.abs() > 4e-3)  # bf16 spacing > 2 x the update here
+    assert int(coarse.sum()) > 1000
+    along = {k: float((d * d_ref.sign())[coarse].mean()) for k, (d, _, _) in runs.items()}
+    assert along["fp32"] == pytest.approx(1e-5, rel=0.01)
+    assert along["sr"] == pytest.approx(1e-5, rel=0.15)  # unbiased: the float32 step on average
+    assert abs(along["pure"]) < 1e-7  # round-to-nearest: nothing moves
+    assert float((runs["pure"][0][coarse] != 0).float().mean()) == 0.0
 
 
 def test_float32_master_weights_fit_rule():
