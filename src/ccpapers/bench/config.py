@@ -27,7 +27,9 @@ class BenchConfig(CommonConfig):
     n_irrelevant: int = opt(0, "number of irrelevant texts mixed into training")
     irrelevant: str = opt(
         "",
-        "irrelevant texts: a build folder, a .jsonl with 'text', or 'sample' (default: the suite's, else the bundled sample journal)",
+        "irrelevant texts: a build folder, a .jsonl with 'text', 'real' (101 paragraphs of real CC BY "
+        "articles) or 'sample' (the sample journal; it describes the fictional suite's facts). Default: "
+        "the suite's own, else 'real'; texts naming a question keyword are always dropped",
     )
     max_questions: int = opt(0, "ask at most this many questions (0 = all; for smoke runs)")
     dev_questions: int = opt(
@@ -39,13 +41,31 @@ class BenchConfig(CommonConfig):
     mmlu_shots: int = opt(5, "few-shot examples (first k dev items per subject)")
     mmlu_limit: int = opt(0, "score at most this many MMLU items (0 = all)")
     # model
-    model: str = opt("", "local path or Hub id of a causal LM (overrides --size)")
+    model: str = opt(
+        "",
+        "a named local model (smollm2-135m: see `ccpapers bench fetch-model`), a .gguf file, a local "
+        "folder or a Hub id of a causal LM (overrides --size)",
+    )
     size: Literal["7b", "13b", "70b"] = opt("7b", "Llama-2 chat size: meta-llama/Llama-2-{size}-chat-hf")
     tiny: bool = opt(
         False, "tiny random-init Llama for a CPU smoke run (numbers mean nothing; seq_len capped at 512)"
     )
     dtype: Literal["auto", "bf16", "fp16", "fp32"] = opt(
-        "auto", "auto = bf16 on GPU (fp16 if no bf16), fp32 on CPU"
+        "auto",
+        "weights' dtype. auto: on GPU, full fine-tuning keeps float32 master weights (bf16 autocast) "
+        "where 16 bytes/parameter fit the GPU, else bf16 with the stochastic-rounding optimizer; LoRA "
+        "keeps a bf16 base (fp16 without bf16); fp32 on CPU",
+    )
+    autocast: bool | None = opt(
+        None,
+        "run the matmuls in bf16 (fp16) autocast when float32 parameters train on a GPU (mixed "
+        "precision, float32 master weights, as Trainer(bf16=True)); unset = on with CUDA",
+    )
+    optimizer: Literal["auto", "adamw", "adamw-sr"] = opt(
+        "auto",
+        "auto = AdamW; on 16-bit trainable weights AdamW with stochastic rounding (adamw-sr: float32 "
+        "update math, unbiased rounding, so updates far below bf16 resolution still count). adamw on "
+        "16-bit weights is pure 16-bit AdamW: at the study's learning rates most updates are lost",
     )
     quant: Literal["none", "4bit"] = opt("none", "4bit = QLoRA-style NF4 via bitsandbytes")
     attention: Literal["auto", "flex", "sdpa", "eager"] = opt(
@@ -66,14 +86,25 @@ class BenchConfig(CommonConfig):
     lora_r: int = opt(100, "LoRA rank")
     lora_alpha: float = opt(300.0, "LoRA alpha (scale = alpha / r)")
     lora_dropout: float = opt(0.0, "LoRA dropout")
+    tied_lm_head: Literal["skip", "untie"] = opt(
+        "skip",
+        "models whose lm_head shares the input embeddings (SmolLM2, most small models): skip = leave "
+        "lm_head out of the LoRA targets (logged); untie = give lm_head its own weight copy to adapt",
+    )
     lr: float = opt(2e-4, "peak learning rate (AdamW)")
     epochs: int = opt(10, "training epochs")
+    schedule: Literal["auto", "text", "packed"] = opt(
+        "auto",
+        "text = one unpadded text per micro-step (the study's batch-1 schedule: one optimizer step per "
+        "text); packed = texts packed into seq_len rows (far fewer steps); auto = text (packed when "
+        "batch_rows > 1)",
+    )
     seq_len: int = opt(
         0,
-        "packed row length in tokens, documents never attend across each other; 0 = auto: 4096 on CUDA, "
-        "2048 elsewhere, 512 for --tiny",
+        "packed row length in tokens (schedule=text: longest text piece), documents never attend across "
+        "each other; 0 = auto: 4096 on CUDA, 2048 elsewhere, 512 for --tiny",
     )
-    batch_rows: int = opt(1, "packed rows per micro-step")
+    batch_rows: int = opt(1, "packed rows per micro-step (schedule=packed)")
     grad_accum: int = opt(1, "micro-steps per optimizer step")
     warmup_ratio: float = opt(0.0, "share of steps with linear warm-up")
     weight_decay: float = opt(0.0, "AdamW weight decay")
@@ -90,6 +121,11 @@ class BenchConfig(CommonConfig):
     prompt_template: str = opt("Question: {question}\nAnswer:", "plain prompt template ({question})")
     system_prompt: str = opt("", "system message for the chat template (empty = none)")
     max_new_tokens: int = opt(100, "greedy tokens generated per answer")
+    stop: list[str] = opt(
+        ["\\n\\n", "Question:", "Interviewer:", "\\nQ:"],
+        "the answer ends at EOS or before the first of these strings (\\n = newline), so invented "
+        "continuations earn no score; the uncut answer's score is recorded too",
+    )
     gen_batch_size: int = opt(
         0, "prompts per generation batch (length-bucketed, left-padded); 0 = auto: 256 on CUDA, 32 elsewhere"
     )
@@ -130,6 +166,10 @@ class BenchConfig(CommonConfig):
             seq_len = min(seq_len, 512)
         return replace(
             self,
+            schedule=self.schedule
+            if self.schedule != "auto"
+            else ("packed" if self.batch_rows > 1 else "text"),
+            autocast=cuda if self.autocast is None else self.autocast,
             seq_len=seq_len,
             gen_batch_size=self.gen_batch_size or (256 if cuda else 32),
             compile=cuda if self.compile is None else self.compile,
@@ -173,6 +213,11 @@ class BenchConfig(CommonConfig):
         if self.quant == "4bit" and self.method == "full":
             raise ConfigError(
                 "quant=4bit works with method=lora only (4-bit weights cannot be trained directly)"
+            )
+        if self.schedule == "text" and self.batch_rows != 1:
+            raise ConfigError(
+                "schedule=text trains one text per micro-step: use grad_accum for more texts per optimizer "
+                "step (batch_rows applies to schedule=packed)"
             )
         if self.early_stopping and not self.dev_questions:
             raise ConfigError("early_stopping needs dev_questions > 0 (never stop on test questions)")

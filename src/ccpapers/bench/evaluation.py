@@ -79,15 +79,19 @@ def score_questions(
         pairs = _gather(list(zip([q.id for q in mine], answers, strict=True)), total, accelerator)
         by_id = dict(pairs)
         for q in open_q:
-            pred = by_id[q.id]
+            pred, raw = by_id[q.id]
             ref = q.keywords if q.scorer == "keywords" else q.answer
+            score = scorer(q.scorer)(pred, ref)
             rows[q.id] = {
                 "id": q.id,
                 "doc_id": q.doc_id,
                 "scorer": q.scorer,
                 "prediction": pred,
-                "score": scorer(q.scorer)(pred, ref),
+                "score": score,
                 "split": q.split,
+                # the continuation without stop strings: how much an invented continuation would earn
+                "uncut": raw if raw != pred else None,
+                "score_uncut": scorer(q.scorer)(raw, ref) if raw != pred else score,
             }
     if mcq_q:
         mine, total = _shard(mcq_q, accelerator)

@@ -95,6 +95,7 @@ class Bar:
 
     def __init__(self, total: int, desc: str, unit: str) -> None:
         self._tqdm = None
+        self._postfix: dict[str, Any] = {}
         if _bars_on() and not (_STATE["quiet"] and _STATE["verbose"] < 1):
             from tqdm import tqdm
 
@@ -103,9 +104,11 @@ class Bar:
             )
 
     def update(self, n: int = 1, **postfix: Any) -> None:
+        """Advance by ``n``; ``postfix`` values are kept until replaced (loss and tok/s arrive apart)."""
         if self._tqdm is not None:
             if postfix:
-                self._tqdm.set_postfix(postfix, refresh=False)
+                self._postfix.update(postfix)
+                self._tqdm.set_postfix(self._postfix, refresh=n == 0)
             self._tqdm.update(n)
 
     def close(self) -> None:
@@ -149,17 +152,22 @@ class TrainProgress:
         self.steps = 0
         self.bar = Bar(total_steps, f"train {self.prefix}", "step")
 
-    def step(self, step: int, loss: float, tokens: int, lr: float, epoch: int) -> None:
-        """After optimizer step ``step``; ``tokens``: real tokens trained so far (all processes)."""
+    def tick(self, tokens: int) -> None:
+        """After each optimizer step; ``tokens``: real tokens trained so far (all processes).
+
+        Only the bar moves here: the step's loss stays on the device until the epoch ends, so
+        progress never forces a host sync per step.
+        """
         self.tokens = tokens
-        self.steps = step
+        self.steps += 1
         elapsed = time.perf_counter() - self.t0
-        tps = self.tokens / elapsed if elapsed else 0.0
-        self.bar.update(1, loss=f"{loss:.4g}", tok_s=f"{tps:,.0f}")
+        self.bar.update(1, tok_s=f"{self.tokens / elapsed if elapsed else 0.0:,.0f}")
+
+    def step(self, step: int, loss: float, lr: float, epoch: int) -> None:
+        """A finished step's loss (reported when the epoch's losses come off the device)."""
+        self.bar.update(0, loss=f"{loss:.4g}")
         say(
-            f"  {self.prefix} step {step}/{self.total} (epoch {epoch}): loss {loss:.4f}, lr {lr:.3g}, "
-            f"{tps:,.0f} tok/s",
-            level=1,
+            f"  {self.prefix} step {step}/{self.total} (epoch {epoch}): loss {loss:.4f}, lr {lr:.3g}", level=1
         )
         track({f"seed{self.seed}/train/loss": loss, f"seed{self.seed}/train/lr": lr}, step=step)
 

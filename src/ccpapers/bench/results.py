@@ -189,6 +189,7 @@ def summarize(
     load_s: float,
     model_info: dict[str, Any],
 ) -> dict[str, Any]:
+    base_rows = [r for r in base.get("rows", []) if r.get("split") == "test"]
     s: dict[str, Any] = {
         "suite": cfg.suite,
         "model": cfg.model_id(),
@@ -208,6 +209,12 @@ def summarize(
         "base_score": mean(base_test),
         "score": mean_ci([r["score"] for r in seeds]),
         "gain": mean_ci([r["gain"] for r in seeds]),
+        "score_uncut": mean_ci([r.get("score_uncut", r["score"]) for r in seeds]),
+        "base_score_uncut": mean([r.get("score_uncut", r["score"]) for r in base_rows]),
+        "schedule": cfg.schedule,
+        "optimizer_steps": mean([r.get("steps", 0) for r in seeds]),
+        "tokens_per_step": mean([r.get("tokens_per_step", 0.0) for r in seeds]),
+        "precision": seeds[0].get("precision") if seeds else None,
         "gain_items_ci": [r.get("gain_items_ci") for r in seeds],
         "seeds": [r["seed"] for r in seeds],
         "tokens_per_second": mean([r.get("tokens_per_second", 0.0) for r in seeds]),

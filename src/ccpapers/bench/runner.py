@@ -103,6 +103,7 @@ def _baseline(
         "model": lm.info,
         "prompt": [cfg.prompt, cfg.prompt_template, cfg.system_prompt],
         "max_new": cfg.max_new_tokens,
+        "stop": cfg.stop,
         "gen_batch": cfg.gen_batch_size,
         "q": [(q.id, q.question, q.answer, q.keywords, q.choices) for q in questions],
         "mmlu": [(q.id, q.question) for q in mmlu.questions] if mmlu else None,
@@ -157,7 +158,14 @@ def _run_bench(cfg: BenchConfig, accelerator: Any, resident: Any, epoch_hook: An
 
     from ccpapers.bench import progress
     from ccpapers.bench.models import is_peft, load_model, trainable_model
-    from ccpapers.bench.packing import load_irrelevant, pack, select_texts, tokenize_texts
+    from ccpapers.bench.packing import (
+        drop_overlapping,
+        load_irrelevant,
+        pack,
+        select_texts,
+        text_rows,
+        tokenize_texts,
+    )
     from ccpapers.bench.training import train
 
     acc = accelerator or make_accelerator()
@@ -181,6 +189,14 @@ def _run_bench(cfg: BenchConfig, accelerator: Any, resident: Any, epoch_hook: An
             if (suite.irrelevant and not cfg.irrelevant)
             else load_irrelevant(cfg.irrelevant, Path(cfg.work))
         )
+        clean = drop_overlapping(pool, suite)
+        if len(clean) < len(pool):
+            log.warning(
+                "irrelevant texts: dropped %d of %d that name a keyword of the suite's questions",
+                len(pool) - len(clean),
+                len(pool),
+            )
+        pool = clean
     out_dir = Path(cfg.work) / "bench" / (cfg.run_name or default_run_name(cfg))
     if main:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -236,15 +252,14 @@ def _run_bench(cfg: BenchConfig, accelerator: Any, resident: Any, epoch_hook: An
             from ccpapers.config import ConfigError
 
             raise ConfigError(f"suite {cfg.suite!r} gives no training texts with this config")
-        packed = (
-            pack(
-                tokenize_texts(lm.tokenizer, [t.text for t in texts]),
-                cfg.seq_len,
-                lm.tokenizer.pad_token_id or 0,
+        packed = None
+        if texts:
+            docs = tokenize_texts(lm.tokenizer, [t.text for t in texts])
+            packed = (
+                text_rows(docs, cfg.seq_len)
+                if cfg.schedule == "text"
+                else pack(docs, cfg.seq_len, lm.tokenizer.pad_token_id or 0)
             )
-            if texts
-            else None
-        )
         train_now = bool(cfg.epochs and packed)
         if train_now:
             progress.say(
@@ -325,10 +340,12 @@ def _run_bench(cfg: BenchConfig, accelerator: Any, resident: Any, epoch_hook: An
                 )
             test = [r["score"] for r in rows if r["split"] == "test"]
             test_base = [base_by_id[r["id"]]["score"] for r in rows if r["split"] == "test"]
+            uncut = [r.get("score_uncut", r["score"]) for r in rows if r["split"] == "test"]
             res = {
                 "seed": seed,
                 "score": mean(test),
                 "gain": mean(test) - mean(base_test),
+                "score_uncut": mean(uncut),  # answers not cut at the stop strings (issue 11)
                 "dev_score": mean([r["score"] for r in rows if r["split"] == "dev"])
                 if cfg.dev_questions
                 else None,
