@@ -27,6 +27,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -34,6 +35,10 @@ import time
 import urllib.request
 from collections import Counter
 from pathlib import Path
+
+
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # python then turns it into KeyboardInterrupt
 
 
 def free_port() -> int:
@@ -141,7 +146,11 @@ def main() -> int:
             print(f"build:  OPENAI_BASE_URL={base}/v1 {shlex.join(build_cmd[1:])}", flush=True)
             started, began = time.monotonic(), time.time()
             build = subprocess.run(
-                build_cmd, env={**env, "OPENAI_BASE_URL": f"{base}/v1"}, capture_output=True, text=True
+                build_cmd,
+                env={**env, "OPENAI_BASE_URL": f"{base}/v1"},
+                capture_output=True,
+                text=True,
+                preexec_fn=_interruptible,  # Ctrl-C (SIGINT) reaches the build even from a background job
             )
             wall = time.monotonic() - started
         finally:
