@@ -24,25 +24,57 @@ def load(paths: list[str]) -> tuple[dict[str, dict], dict[str, Any]]:
     return runs, meta
 
 
+def rescore(runs: Path) -> dict[str, dict]:
+    """Score every recorded continuation again under today's default stop rules (the keyword
+    scorer is a pure function of the answer text): run -> mean and 95 % CI over seeds."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+    from ccpapers.bench.config import BenchConfig
+    from ccpapers.bench.evaluation import mean_ci, scorer
+    from ccpapers.bench.generation import clean_answer
+    from ccpapers.bench.runner import load_suite
+
+    kw = scorer("keywords")
+    keys = {q.id: q.keywords for q in load_suite(BenchConfig()).questions}
+    now = BenchConfig()
+    out = {}
+    for d in sorted(runs.glob("*/*")):
+        per_seed: dict[int, list[float]] = {}
+        for line in (d / "results.jsonl").read_text().splitlines():
+            e = json.loads(line)
+            if e["event"] == "prediction":
+                raw = e.get("uncut") or e["prediction"]
+                per_seed.setdefault(e["seed"], []).append(kw(clean_answer(raw, now), keys[e["id"]]))
+        if per_seed:
+            out[f"{d.parent.name}/{d.name}"] = mean_ci([sum(v) / len(v) for v in per_seed.values()])
+    return out
+
+
 def ci(s: dict) -> str:
     return f"{s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]"
 
 
+RESCORED: dict[str, dict] = {}
+
+
 def row(r: dict, label: str) -> str:
     seeds = r["seeds"]
+    now = RESCORED.get(f"{r['group']}/{r['name']}")
     steps = sum(s["steps"] or 0 for s in seeds) / len(seeds)
     tps = sum(s["tokens_per_step"] or 0 for s in seeds) / len(seeds)
     loss = sum(s["final_loss"] or 0 for s in seeds) / len(seeds)
     prec = seeds[0].get("precision") or {}
     return (
-        f"| {label} | {ci(r['score'])} | {r['score_uncut']['mean']:.3f} | {len(seeds)} | {seeds[0]['n_texts']} "
+        f"| {label} | {ci(r['score'])} | {r['score_uncut']['mean']:.3f} | "
+        f"{(format(now['mean'], '.3f') if now else '-')} | {len(seeds)} | {seeds[0]['n_texts']} "
         f"| {steps:.0f} | {tps:.0f} | {loss:.3f} | {prec.get('weights', '')}/{prec.get('optimizer', '')} |"
     )
 
 
 HEAD = (
-    "| run | score, mean [95 % CI] | uncut | seeds | texts | optimizer steps | tokens/step | final loss "
-    "| weights/optimizer |\n|---|---|---|---|---|---|---|---|---|"
+    "| run | score, mean [95 % CI] | uncut | + new-turn stop | seeds | texts | optimizer steps | tokens/step "
+    "| final loss | weights/optimizer |\n|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -52,7 +84,7 @@ def table(runs: dict[str, dict], items: list[tuple[str, str]]) -> str:
         if key in runs:
             lines.append(row(runs[key], label))
         else:
-            lines.append(f"| {label} | not run | | | | | | | |")
+            lines.append(f"| {label} | not run | | | | | | | | |")
     return "\n".join(lines)
 
 
@@ -95,7 +127,14 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("studies", nargs="+")
     p.add_argument("--out", default="docs/results")
+    p.add_argument(
+        "--runs", default=None, help="the runs folder of runs.tar.gz: rescore the recorded uncut answers"
+    )
     a = p.parse_args(argv)
+    if a.runs:
+        RESCORED.update(rescore(Path(a.runs)))
+        (Path(a.out) / "rescored.json").parent.mkdir(parents=True, exist_ok=True)
+        (Path(a.out) / "rescored.json").write_text(json.dumps(RESCORED, indent=1))
     runs, meta = load(a.studies)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)

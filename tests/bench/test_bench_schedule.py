@@ -78,12 +78,22 @@ def test_text_rows_split_long_texts_and_ranks_share_equally(tiny_tok):
         ("\n\n472 watt-hours\n\nQuestion: more", "472 watt-hours"),  # leading blank lines are no stop
         (" 91% of capacity Question: next", "91% of capacity"),
         (" a line\nanother line", "a line\nanother line"),
+        (" At 63 kelvin.\nExplanation: the team also", "At 63 kelvin."),  # a new labelled turn
+        (" 48 hours.\nRedox: How far apart?\nA: 2.71", "48 hours."),
+        (" mixed 3:1 by mass\nat 10:30 each day", "mixed 3:1 by mass\nat 10:30 each day"),
     ],
 )
 def test_answers_end_at_stop_strings(raw, want):
     from ccpapers.bench.generation import clean_answer
 
     assert clean_answer(raw, BenchConfig()) == want
+
+
+def test_new_turn_rule_can_be_switched_off():
+    from ccpapers.bench.generation import clean_answer
+
+    raw = " At 63 kelvin.\nExplanation: more"
+    assert clean_answer(raw, BenchConfig(stop_new_turn=False)) == "At 63 kelvin.\nExplanation: more"
 
 
 def test_uncut_score_is_recorded(tiny_lm, tiny_tok):

@@ -126,6 +126,11 @@ class BenchConfig(CommonConfig):
         "the answer ends at EOS or before the first of these strings (\\n = newline), so invented "
         "continuations earn no score; the uncut answer's score is recorded too",
     )
+    stop_new_turn: bool = opt(
+        True,
+        "also end the answer at a line opening a new labelled turn (a label of up to 40 characters and "
+        "a colon: 'A: ', 'Explanation: ', 'Dr Osei: ')",
+    )
     gen_batch_size: int = opt(
         0, "prompts per generation batch (length-bucketed, left-padded); 0 = auto: 256 on CUDA, 32 elsewhere"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ccpapers.bench.config import BenchConfig
@@ -24,6 +25,10 @@ def prompt_ids(tokenizer: Any, question: str, cfg: BenchConfig) -> list[int]:
     return list(tokenizer(text, add_special_tokens=True)["input_ids"])
 
 
+# a line that opens a new labelled turn: "A: ...", "Explanation: ...", "Mira K. Osei: ..."
+NEW_TURN = re.compile(r"\n[^\n:]{1,40}:(?=\s|$)")
+
+
 def stop_strings(cfg: BenchConfig) -> list[str]:
     """``cfg.stop`` with ``\\n`` read as a newline, plus the plain prompt's own head (a new turn)."""
     stops = [s.replace("\\n", "\n") for s in cfg.stop if s]
@@ -36,13 +41,18 @@ def stop_strings(cfg: BenchConfig) -> list[str]:
 
 def clean_answer(text: str, cfg: BenchConfig) -> str:
     """The answer up to the first stop string (blank line, a new "Question:"/"Interviewer:"
-    turn, ...; generation already ended at EOS), so an invented continuation earns no score."""
+    turn, ...) or, with ``stop_new_turn``, the first line opening another labelled turn;
+    generation already ended at EOS. An invented continuation earns no score."""
     text = text.lstrip()
     cut = len(text)
     for s in stop_strings(cfg):
         i = text.find(s)
         if i >= 0:
             cut = min(cut, i)
+    if cfg.stop_new_turn:
+        m = NEW_TURN.search(text)
+        if m:
+            cut = min(cut, m.start())
     return text[:cut].strip()
 
 

@@ -103,7 +103,7 @@ def _baseline(
         "model": lm.info,
         "prompt": [cfg.prompt, cfg.prompt_template, cfg.system_prompt],
         "max_new": cfg.max_new_tokens,
-        "stop": cfg.stop,
+        "stop": [cfg.stop, cfg.stop_new_turn],
         "gen_batch": cfg.gen_batch_size,
         "q": [(q.id, q.question, q.answer, q.keywords, q.choices) for q in questions],
         "mmlu": [(q.id, q.question) for q in mmlu.questions] if mmlu else None,
