@@ -12,9 +12,9 @@ and the baseline, training and evaluation of every seed all use that one sharded
 Precision under FSDP: with ``mixed_precision: bf16`` in the accelerate config, accelerate keeps
 each trainable flat parameter in float32 (sharded master weights; AdamW states float32 as well)
 and FSDP computes in bf16. Frozen weights stay in their load dtype: LoRA adapters are wrapped as
-their own FSDP units (peft's wrap policy) so a frozen block is not upcast with them. A run that
-would train 16-bit parameters directly (pure bf16 AdamW loses every update below bf16
-resolution) is refused with a :class:`~ccpapers.config.ConfigError`.
+their own FSDP units (peft's wrap policy) so a frozen block is not upcast with them. The
+optimizer is chosen from the flat parameters' dtype (``optimizer=auto``: AdamW for float32
+masters, the stochastic-rounding AdamW for bf16 ones, as on one GPU; never pure bf16 AdamW).
 """
 
 from __future__ import annotations
@@ -66,36 +66,40 @@ def fsdp_units(model: Any) -> list[Any]:
     return [m for m in model.modules() if isinstance(m, FSDP)]
 
 
-def compute_dtype(model: Any, accelerator: Any = None) -> Any:
+def compute_dtype(model: Any, accelerator: Any = None, autocast: Any = None) -> Any:
     """The dtype activations have in the forward pass (dense attention masks must match it):
-    the launch's mixed precision where one is set, else the autocast ``bench.compiled`` adds
-    (float32 weights training on a 16-bit model), else the dtype of the first parameter."""
+    the launch's mixed precision where one is set, else ``autocast`` (the dtype
+    ``bench.compiled`` autocasts to, if any), else the dtype of the first parameter."""
     import torch
-
-    from ccpapers.bench.compiled import autocast_dtype
 
     mp = getattr(accelerator, "mixed_precision", "no") if accelerator is not None else "no"
     if mp in ("bf16", "fp16"):
         return torch.bfloat16 if mp == "bf16" else torch.float16
-    return autocast_dtype(model) or next(model.parameters()).dtype
+    return autocast or next(model.parameters()).dtype
 
 
-def master_dtypes(model: Any) -> list[str]:
-    """Dtypes of the weights the optimizer updates (FSDP: the trainable flat parameters)."""
+def master_torch_dtypes(model: Any) -> list[Any]:
+    """Dtypes of the weights the optimizer updates. Under FSDP: those of the trainable flat
+    parameters (accelerate upcasts them to float32 after wrapping; the parameters' views show the
+    new dtype only after the first forward)."""
     units = fsdp_units(model)
     if units:
         flats = [u._handle.flat_param for u in units if getattr(u, "_handle", None) is not None]
-        dts = {str(f.dtype) for f in flats if f.requires_grad}
+        dts = {f.dtype for f in flats if f.requires_grad}
     else:
-        dts = {str(p.dtype) for p in model.parameters() if p.requires_grad}
-    return sorted(d.replace("torch.", "") for d in dts)
+        dts = {p.dtype for p in model.parameters() if p.requires_grad}
+    return sorted(dts, key=str)
 
 
-def precision_record(model: Any, accelerator: Any) -> dict[str, Any]:
+def master_dtypes(model: Any) -> list[str]:
+    return [str(d).replace("torch.", "") for d in master_torch_dtypes(model)]
+
+
+def precision_record(model: Any, accelerator: Any, autocast: Any = None) -> dict[str, Any]:
     """What trains in which precision, for the results (``seed-<n>.json``)."""
     rec: dict[str, Any] = {
         "master_dtypes": master_dtypes(model),
-        "compute_dtype": str(compute_dtype(model, accelerator)).replace("torch.", ""),
+        "compute_dtype": str(compute_dtype(model, accelerator, autocast)).replace("torch.", ""),
         "mixed_precision": getattr(accelerator, "mixed_precision", "no"),
         "sharding": None,
     }
@@ -104,17 +108,6 @@ def precision_record(model: Any, accelerator: Any) -> dict[str, Any]:
         strategy = getattr(plugin, "sharding_strategy", None)
         rec["sharding"] = getattr(strategy, "name", str(strategy))
     return rec
-
-
-def _check_master_weights(model: Any, accelerator: Any) -> None:
-    low = [d for d in master_dtypes(model) if d in ("bfloat16", "float16")]
-    if low:
-        raise ConfigError(
-            f"FSDP would train {low[0]} parameters directly (pure 16-bit AdamW: updates below 16-bit "
-            "resolution are lost, full fine-tuning does not learn at the study's learning rates). Set "
-            "`mixed_precision: bf16` in the accelerate config (float32 sharded master weights, bf16 compute), "
-            "or load the model in float32 with dtype=fp32"
-        )
 
 
 def prepare_sharded(lm: Any, cfg: BenchConfig, accelerator: Any, seed: int) -> Any:
@@ -144,7 +137,6 @@ def prepare_sharded(lm: Any, cfg: BenchConfig, accelerator: Any, seed: int) -> A
     if cfg.gradient_checkpointing:
         enable_checkpointing(model)
     wrapped = accelerator.prepare_model(model)
-    _check_master_weights(wrapped, accelerator)
     lm.model = wrapped
     return wrapped
 

@@ -58,10 +58,17 @@ def _right_padded_logits(model: Any, seqs: list[list[int]], device: Any) -> Any:
 
 
 def loglik(
-    model: Any, requests: list[tuple[list[int], list[int]]], batch_size: int = 16, device: Any = None
+    model: Any,
+    requests: list[tuple[list[int], list[int]]],
+    batch_size: int = 16,
+    per_request: float = 0.0,
+    device: Any = None,
 ) -> list[float]:
-    """Sum of log-probabilities of each continuation given its context (right-padded batches)."""
+    """Sum of log-probabilities of each continuation given its context (right-padded batches);
+    ``per_request``: progress units (questions) one request stands for."""
     import torch
+
+    from ccpapers.bench import progress
 
     device = device if device is not None else next(model.parameters()).device
     out = [0.0] * len(requests)
@@ -80,6 +87,7 @@ def loglik(
                 pos = torch.arange(start, start + len(cont), device=logp.device)
                 tgt = torch.tensor(cont, device=logp.device)
                 out[i] = float(logp[r, pos, tgt].sum())
+            progress.advance(len(idx) * per_request)
     finally:
         model.train(was_training)
     return out
@@ -114,7 +122,7 @@ def choose(
             model, ctx_only, [[requests[k][1][0] for k in range(a, b)] for a, b in spans], batch_size, device
         )
     else:
-        flat = loglik(model, requests, batch_size, device)
+        flat = loglik(model, requests, batch_size, len(questions) / max(1, len(requests)), device)
         scores = [flat[a:b] for a, b in spans]
     results = []
     for q, sc in zip(questions, scores, strict=True):
@@ -132,6 +140,8 @@ def _next_token_scores(
 ) -> list[list[float]]:
     import torch
 
+    from ccpapers.bench import progress
+
     device = device if device is not None else next(model.parameters()).device
     out: list[list[float]] = [[] for _ in ctx]
     order = sorted(range(len(ctx)), key=lambda i: -len(ctx[i][0]))
@@ -145,6 +155,7 @@ def _next_token_scores(
             for r, i in enumerate(idx):
                 last = torch.log_softmax(logits[r, len(seqs[r]) - 1].float(), dim=-1)
                 out[i] = [float(last[t]) for t in options[i]]
+            progress.advance(len(idx))
     finally:
         model.train(was_training)
     return out
