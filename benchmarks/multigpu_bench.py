@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,10 @@ def llama_params(shape: str, vocab: int = 32000) -> int:
     return 2 * vocab * h + n * (4 * h * h + 3 * h * f + 2 * h) + h
 
 
-def build(shape: str, texts: list[str], device: Any) -> Any:
-    """(LoadedModel) random-initialised model of ``shape`` on ``device`` and a tokenizer that
-    covers its vocabulary; every process builds the same weights (one seed)."""
+def build(shape: str, texts: list[str], device: Any, dtype: Any = None) -> Any:
+    """(LoadedModel) random-initialised model of ``shape`` on ``device`` (``dtype``: default bf16
+    on CUDA, float32 elsewhere) and a tokenizer that covers its vocabulary; every process builds
+    the same weights (one seed)."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -66,7 +68,7 @@ def build(shape: str, texts: list[str], device: Any) -> Any:
         cfg = LlamaConfig(
             **(LLAMA2_7B | SHAPES[shape] | {"num_key_value_heads": SHAPES[shape]["num_attention_heads"]})
         )
-    dtype = torch.bfloat16 if cuda else torch.float32
+    dtype = dtype or (torch.bfloat16 if cuda else torch.float32)
     torch.manual_seed(0)
     with torch.device(device):
         model = LlamaForCausalLM._from_config(cfg, attn_implementation=hf_attn_name(attention), dtype=dtype)
@@ -108,6 +110,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-new-tokens", type=int, default=32)
     p.add_argument("--max-questions", type=int, default=0)
     p.add_argument("--compile", choices=["auto", "on", "off"], default="auto")
+    p.add_argument(
+        "--dtype",
+        choices=["bf16", "auto", "fp32"],
+        default="bf16",
+        help="weights as built (CUDA); auto = what ccpapers picks on one GPU: float32 master weights for "
+        "full fine-tuning where 16 bytes/parameter fit, else bf16 (then the stochastic-rounding AdamW)",
+    )
     p.add_argument("--suite-file", default="")
     p.add_argument("--work", default="multigpu-work")
     p.add_argument("--label", default="")
@@ -145,8 +154,14 @@ def main(argv: list[str] | None = None) -> int:
         run_name=a.label or f"{a.shape}-{a.method}-w{acc.num_processes}",
     )
     suite = load_suite(cfg)
+    dtype = None
+    if acc.device.type == "cuda" and a.dtype != "bf16":
+        from ccpapers.bench.models import resolve_device_options
+
+        n = llama_params(a.shape) if a.shape in SHAPES else None
+        dtype = resolve_device_options(replace(cfg, dtype=a.dtype), n)[0]
     t0 = time.perf_counter()
-    lm = build(a.shape, _tiny_texts(suite), acc.device)
+    lm = build(a.shape, _tiny_texts(suite), acc.device, dtype)
     build_s = time.perf_counter() - t0
     if acc.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()

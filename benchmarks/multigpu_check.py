@@ -17,15 +17,17 @@ every output; the whole run stops at ``--budget`` seconds, 525 by default):
   configuration that learns, measured elsewhere) when given;
 * ``13b``: Llama-2-13b shape, LoRA under FSDP over 2 GPUs; whether full fine-tuning's sharded
   float32 states fit (on 80 GB GPUs they do not: the reason is recorded);
-* ``smollm2``: the real model (``--smollm2`` or ``$SMOLLM2_DIR``: a Hugging Face folder), full
+* ``smollm2``: the real model (``--smollm2`` or ``$SMOLLM2``: a registry name, a GGUF or a Hugging
+  Face folder; default ``smollm2-135m`` from ``$CCPAPERS_MODEL_CACHE``), full
   fine-tuning with ``ccpapers bench`` on one GPU and under FSDP on two, the same seeds and global
   batch; scores per seed and whether they agree within the seed-to-seed spread;
 * ``sweep``: one sweep worker per GPU (``CUDA_VISIBLE_DEVICES=i``) on one SQLite storage, one
   worker SIGKILLed mid-trial and restarted: N trials finished, none twice, none lost; wall time
   against one worker;
 * ``extras``, as far as time allows: the issue's ``fsdp-lora.yaml`` command, 13b LoRA on one GPU
-  (scaling efficiency), 13b full fine-tuning where it fits (H200), SmolLM2 under FSDP with float32
-  compute (sharding alone against one GPU).
+  (scaling efficiency), 13b full fine-tuning where it fits (H200), 7b full fine-tuning on one GPU
+  in the configuration that learns there (the 7b scaling reference), SmolLM2 under FSDP without
+  FSDP's mixed precision (the one-GPU recipe: sharding alone against one GPU).
 
 ``--cpu``: the same logic on CPU processes (gloo; FSDP through the test harness), tiny shapes and
 a tiny stand-in for the real model: a dry run of this script (numbers mean nothing).
@@ -250,17 +252,41 @@ class Check:
         return self.bench(self.shape("13b"), "lora", 1, t, "13b-lora-1gpu", extra)
 
     def real_model(self) -> str | None:
+        """The real model's Hugging Face folder, resolved once (a registry name or a GGUF is
+        converted here, before any run, so ranks and workers never convert it side by side)."""
+        if hasattr(self, "_real"):
+            return self._real
+        self._real: str | None = None
         if self.a.cpu:
-            return str(_tiny_standin(self.work / "tiny-standin"))
-        d = self.a.smollm2 or os.environ.get("SMOLLM2_DIR", "")
-        return d if d and (Path(d) / "config.json").is_file() else None
+            self._real = str(_tiny_standin(self.work / "tiny-standin"))
+            return self._real
+        spec = self.a.smollm2 or os.environ.get("SMOLLM2", "") or "smollm2-135m"
+        if (Path(spec) / "config.json").is_file():
+            self._real = spec
+            return spec
+        code = "from ccpapers.bench.localmodels import resolve; import sys; print(resolve(sys.argv[1]))"
+        out = subprocess.run(
+            [sys.executable, "-c", code, spec],
+            cwd=ROOT,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        path = out.stdout.strip().splitlines()[-1] if out.returncode == 0 and out.stdout.strip() else ""
+        self.log(f"  real model {spec}: {path or 'not available: ' + out.stderr.strip()[-300:]}")
+        self._real = path if path and (Path(path) / "config.json").is_file() else None
+        return self._real
 
     def phase_smollm2(self) -> dict[str, Any]:
         """The real model, full fine-tuning: one GPU (grad_accum=2) and FSDP on two (grad_accum=1),
         the same seeds and global batch; ``extras`` adds FSDP with float32 compute."""
         model = self.real_model()
         if model is None:
-            return {"skipped": "no converted SmolLM2 folder: pass --smollm2 DIR or set SMOLLM2_DIR"}
+            return {
+                "skipped": "SmolLM2-135M is not on this machine: put its GGUF in $CCPAPERS_MODEL_CACHE/"
+                "smollm2-135m/ (ccpapers bench fetch-model) or pass --smollm2 (name, .gguf or folder)"
+            }
         seeds = "seeds=[0,1]" if self.a.cpu else "seeds=[0,1,2]"
         flags = ["--model", model, *self.tiny_suite()]
         # key=value overrides in one block at the end (the CLI takes them as one positional list)
@@ -280,8 +306,9 @@ class Check:
                 self.env() if self.a.cpu else self.env(CUDA_VISIBLE_DEVICES="0"),
             ),
             "fsdp2": (self.launch("fsdp-full.yaml", bench), ["grad_accum=1"], self.env()),
-            # float32 compute under FSDP too: separates the effect of sharding from bf16 compute
-            "fsdp2_fp32": (
+            # FSDP without its MixedPrecision: ccpapers' own bf16 autocast on float32 weights, the
+            # one-GPU recipe, so only the sharding differs
+            "fsdp2_no_mp": (
                 self.launch("fsdp-full.yaml", ["--mixed_precision", "no", *bench]),
                 ["grad_accum=1"],
                 self.env(),
@@ -308,16 +335,29 @@ class Check:
         return r | _run_record(wk / "bench" / name)
 
     def phase_extras(self) -> dict[str, Any]:
-        """What fits in the time left, each into its phase's file: the fsdp-lora.yaml command of
-        the issue, 13b LoRA on one GPU (scaling efficiency), 13b full fine-tuning where it fits,
-        SmolLM2 under FSDP in float32 compute."""
+        """What fits in the time left, in this order, each into its phase's file: 7b full
+        fine-tuning on one GPU in the configuration that learns there (the 7b scaling reference),
+        the issue's fsdp-lora.yaml command, SmolLM2 under FSDP with the one-GPU precision recipe,
+        13b LoRA on one GPU (its scaling efficiency), 13b full fine-tuning where it fits."""
         done: dict[str, Any] = {}
         P = self.results["phases"]  # noqa: N806
+        if P.get("7b", {}).get("rc") == 0 and self.left() > 150:
+            one = self.full7b_one_gpu()
+            P["7b"]["one_gpu_reference"] = one
+            two = P["7b"].get("steady_tokens_per_second_per_gpu")
+            if two and one.get("steady_tokens_per_second_per_gpu"):
+                P["7b"]["scaling_efficiency_vs_1gpu"] = two / one["steady_tokens_per_second_per_gpu"]
+            self.save("7b", P["7b"])
+            done["7b.one_gpu_reference"] = one.get("rc")
         if "issue" in P and self.left() > 70:
             P["issue"]["fsdp_lora"] = self.issue_run("fsdp_lora", "fsdp-lora.yaml", "method=lora")
             self.save("issue", P["issue"])
             done["issue.fsdp_lora"] = P["issue"]["fsdp_lora"].get("rc")
-        if "13b" in P and P["13b"].get("lora_fsdp2", {}).get("rc") == 0 and self.left() > 120:
+        if "_flags" in P.get("smollm2", {}) and self.left() > 90:
+            P["smollm2"]["fsdp2_no_mp"] = self.smollm2_run(P["smollm2"], "fsdp2_no_mp")
+            self.save("smollm2", _compare_all(P["smollm2"]))
+            done["smollm2.fsdp2_no_mp"] = P["smollm2"]["fsdp2_no_mp"].get("rc")
+        if P.get("13b", {}).get("lora_fsdp2", {}).get("rc") == 0 and self.left() > 120:
             one = self.lora13b_one_gpu()
             P["13b"]["lora_1gpu"] = one
             two = P["13b"]["lora_fsdp2"].get("steady_tokens_per_second_per_gpu")
@@ -329,11 +369,15 @@ class Check:
             P["13b"]["full_fsdp2"] = self.full13b()
             self.save("13b", P["13b"])
             done["13b.full_fsdp2"] = P["13b"]["full_fsdp2"].get("rc")
-        if "_flags" in P.get("smollm2", {}) and self.left() > 90:
-            P["smollm2"]["fsdp2_fp32"] = self.smollm2_run(P["smollm2"], "fsdp2_fp32")
-            self.save("smollm2", _compare_all(P["smollm2"]))
-            done["smollm2.fsdp2_fp32"] = P["smollm2"]["fsdp2_fp32"].get("rc")
         return done
+
+    def full7b_one_gpu(self) -> dict[str, Any]:
+        """7b full fine-tuning on one GPU with dtype=auto: float32 master weights where 16 bytes a
+        parameter fit (H200), else bf16 weights with the stochastic-rounding AdamW (H100); the
+        same global batch as the two-GPU run (2 rows of 2048 per step)."""
+        extra = ["--epochs", "2", "--grad-accum", "2", "--max-new-tokens", "32", "--dtype", "auto"]
+        t = self.budget(self.a.bench_timeout)
+        return self.bench(self.shape("7b"), "full", 1, t, "7b-full-1gpu", extra)
 
     def phase_sweep(self) -> dict[str, Any]:
         from sweep_check import sweep_phase
@@ -476,7 +520,7 @@ def _compare(one: dict[str, float], two: dict[str, float]) -> dict[str, Any]:
 
 def _compare_all(res: dict[str, Any]) -> dict[str, Any]:
     a = res.get("one_gpu", {})
-    for name in ("fsdp2", "fsdp2_fp32"):
+    for name in ("fsdp2", "fsdp2_no_mp"):
         b = res.get(name, {})
         if a.get("scores") and b.get("scores"):
             res[f"comparison_{name}"] = _compare(a["scores"], b["scores"])
@@ -513,7 +557,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--budget", type=float, default=0.0, help="seconds for everything (default 525; --cpu 2400)"
     )
     p.add_argument("--t0", type=float, default=0.0, help="start time (epoch seconds) the budget counts from")
-    p.add_argument("--smollm2", default="", help="converted SmolLM2-135M Hugging Face folder ($SMOLLM2_DIR)")
+    p.add_argument(
+        "--smollm2", default="", help="real model: registry name, .gguf or HF folder ($SMOLLM2; smollm2-135m)"
+    )
     p.add_argument(
         "--smollm2-args", default="lr=1e-4 epochs=10", help="bench key=value settings for the SmolLM2 runs"
     )

@@ -78,5 +78,7 @@ def test_dry_run_of_every_phase_on_cpu(tmp_path):
     assert b["lora_fsdp2"]["rc"] == 0 and b["lora_fsdp2"]["world_size"] == 2
     # extras (the CPU budget leaves time for all of them)
     assert b["lora_1gpu"]["rc"] == 0 and b["lora_1gpu"]["world_size"] == 1 and b["full_fsdp2"]["rc"] == 0
-    assert s["fsdp2_fp32"]["rc"] == 0 and s["fsdp2_fp32"]["precision"]["compute_dtype"] == "float32"
+    assert s["fsdp2_no_mp"]["rc"] == 0 and s["fsdp2_no_mp"]["precision"]["mixed_precision"] == "no"
     assert R["extras"]["issue.fsdp_lora"] == 0
+    one = R["7b"]["one_gpu_reference"]
+    assert one["rc"] == 0 and one["world_size"] == 1 and R["7b"]["scaling_efficiency_vs_1gpu"] > 0
