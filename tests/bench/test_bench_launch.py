@@ -91,6 +91,13 @@ def _check_common(r: dict, n_questions: int) -> None:
     assert r["seed"]["steps"] > 0 and (r["out"] / "summary.json").is_file()
     assert r["calls"], "the guard saw no collective: the harness is not active"
     assert not [c for c in r["calls"] if c["problems"]]  # (a violation would have failed the launch)
+    # the linear decay spans the whole run on 2 processes as on one: one scheduler step per optimizer
+    # step (accelerate's prepared scheduler steps once per process, reaching 0 halfway)
+    lr0 = [e for e in ev if e["event"] == "config"][0]["config"]["lr"]
+    lrs = [e["lr"] for e in ev if e["event"] == "loss" and e["seed"] == 0]
+    n = len(lrs)
+    assert n == r["seed"]["steps"] and lrs[0] == pytest.approx(lr0 * (n - 1) / n), lrs
+    assert all(x > 0 for x in lrs[:-1]) and lrs[-1] == 0.0, lrs
 
 
 def test_accelerate_launch_two_cpu_processes(tmp_path):

@@ -115,10 +115,12 @@ def train(
     if cfg.max_steps:
         total = min(total, cfg.max_steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(total, int(cfg.warmup_ratio * total)))
+    # the scheduler is stepped here, once per optimizer step: accelerate's prepared scheduler steps
+    # once per process (num_processes times per step), so on 2 GPUs the decay reached 0 halfway
     if by_text:  # the texts are on the device already; each rank iterates its own share
-        model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+        model, optimizer = accelerator.prepare(model, optimizer)
     else:
-        model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+        model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     accelerator.gradient_accumulation_steps = cfg.grad_accum  # else accumulate() steps every micro-batch
     if is_fsdp(accelerator):
         # FSDP's no_sync() would hold full-size unsharded gradients on every GPU between micro-steps:
@@ -175,7 +177,8 @@ def train(
                         if accelerator.sync_gradients and cfg.max_grad_norm:
                             accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
                         optimizer.step()
-                        scheduler.step()
+                        if accelerator.sync_gradients and not optimizer.step_was_skipped:
+                            scheduler.step()
                         optimizer.zero_grad(set_to_none=True)
                     tokens += n_tok
                     # the loss stays on the device until the epoch ends: no host sync per step
