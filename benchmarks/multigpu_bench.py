@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         suite_file=a.suite_file,
         model=f"random-init-llama-2-{a.shape}-shape",
         method=a.method,
+        schedule="packed",  # the throughput configuration (issue 11: packed 2048 x 2 on one GPU)
         epochs=a.epochs,
         seq_len=a.seq_len or (128 if tiny else 2048 if full else 4096),
         grad_accum=a.grad_accum,

@@ -561,7 +561,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--smollm2", default="", help="real model: registry name, .gguf or HF folder ($SMOLLM2; smollm2-135m)"
     )
     p.add_argument(
-        "--smollm2-args", default="lr=1e-4 epochs=10", help="bench key=value settings for the SmolLM2 runs"
+        "--smollm2-args",
+        default="lr=3e-4 epochs=10 schedule=packed",
+        help="bench key=value settings for the SmolLM2 runs",
     )
     p.add_argument("--ref-7b-full-tps", type=float, default=0.0, help="one-GPU tokens/s to compare 7b with")
     p.add_argument("--sweep-trials", type=int, default=0, help="trials per sweep study (default 4; --cpu 3)")
@@ -578,7 +580,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     a.bench_timeout = 400.0 if a.cpu else 170.0
     a.smollm2_timeout = 400.0 if a.cpu else 90.0
     if a.cpu:
-        a.smollm2_args = "lr=1e-2 epochs=2 max_new_tokens=4 seq_len=128"
+        a.smollm2_args = "lr=1e-2 epochs=2 max_new_tokens=4 seq_len=128 schedule=packed"
     return a
 
 
