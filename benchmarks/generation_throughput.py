@@ -1,6 +1,6 @@
 """Generation throughput against a local fake provider: achieved rate / allowed rate.
 
-The fake OpenAI-compatible server (tests/build/fake_provider.py) answers each request
+The fake OpenAI-compatible server (tests/builder/fake_provider.py) answers each request
 after 500 ms and enforces 600 requests/min (10/s, burst 10) with 429 + Retry-After.
 The build engine runs with its client-side limiter at the same 600 rpm, for
 concurrency 1, 8 and 32, plus one run at concurrency 32 without the client limiter
@@ -24,13 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from tests.build.fake_provider import FakeProvider  # noqa: E402
+from tests.builder.fake_provider import FakeProvider  # noqa: E402
 
-from ccpapers.build.backends.base import ChatRequest  # noqa: E402
-from ccpapers.build.backends.openai_backend import OpenAIBackend  # noqa: E402
-from ccpapers.build.cache import ReplyCache, request_key  # noqa: E402
-from ccpapers.build.cost import PriceTable  # noqa: E402
-from ccpapers.build.engine import Engine, Job  # noqa: E402
+from ccpapers.builder.backends.base import ChatRequest  # noqa: E402
+from ccpapers.builder.backends.openai_backend import OpenAIBackend  # noqa: E402
+from ccpapers.builder.cache import ReplyCache, request_key  # noqa: E402
+from ccpapers.builder.cost import PriceTable  # noqa: E402
+from ccpapers.builder.engine import Engine, Job  # noqa: E402
 
 LATENCY = 0.5
 ALLOWED_RPM = 600.0
@@ -38,6 +38,7 @@ ALLOWED_RPM = 600.0
 
 def run_once(url: str, concurrency: int, n: int, client_rpm: float, tag: str) -> tuple[float, int, int]:
     backend = OpenAIBackend(model="bench-model", base_url=url + "/v1", timeout=30)
+    backend.start_concurrency = lambda: None  # type: ignore[method-assign]  # fixed concurrency: this measures the limiter
     jobs = []
     for i in range(n):
         req = ChatRequest(

@@ -67,6 +67,12 @@ POSITIVES: list[tuple[str, str, str]] = [
         "cc-by-nc-nd-3.0",
         "all",
     ),
+    (
+        "Where not otherwise stated, this work is licensed under a Creative Commons Attribution 4.0 "
+        "International License.",
+        "cc-by-4.0",
+        "by",
+    ),
     ("CC BY-NC-ND 4.0", "cc-by-nc-nd-4.0", "all"),
     ("CC BY 4.0", "cc-by-4.0", "by"),
     ("CC-BY-4.0", "cc-by-4.0", "by"),
@@ -302,3 +308,208 @@ def test_policy_rejects_paywalled_paper_and_bad_tier() -> None:
 def test_unknown_default_license_is_never_kept() -> None:
     for tier in ("by", "sa", "nc", "all"):
         assert LicensePolicy(tier).check(License()) == (False, "unknown-license")
+
+
+# --- Licences never guess: only article-level evidence counts; doubt rejects with a reason ------------
+
+BY4 = "http://creativecommons.org/licenses/by/4.0/"
+
+#: (case, evidence, hub_id, words the conflict must hold, or None when there must be no conflict)
+NO_GUESS: list[tuple[str, list[tuple[str, str]], str, str | None]] = [
+    (
+        "figure adapted under CC BY",
+        [("rights-statement", "Figure 2 was adapted from ref. 14 under a CC BY 4.0 licence.")],
+        "unknown",
+        None,
+    ),
+    (
+        "third-party material from original sources",
+        [
+            (
+                "rights-statement",
+                "Images and other third-party material in this article are included under a Creative "
+                "Commons Attribution 4.0 licence from their original sources.",
+            )
+        ],
+        "unknown",
+        None,
+    ),
+    ("figures are CC BY", [("rights-statement", "Figures 1-3 are CC BY.")], "unknown", None),
+    (
+        "data availability",
+        [
+            (
+                "rights-statement",
+                "The data that support the findings of this study are available from Zenodo under a "
+                "Creative Commons Attribution 4.0 International licence.",
+            )
+        ],
+        "unknown",
+        None,
+    ),
+    (
+        "code availability",
+        [("statement", "All code written for this work is released under CC BY 4.0 on GitHub.")],
+        "unknown",
+        None,
+    ),
+    (
+        "figure statement then 'a copy of this licence'",
+        [
+            (
+                "rights-statement",
+                "Figure 3 is reproduced from ref. 9 under a CC BY 4.0 licence. To view a copy of this "
+                f"licence, visit {BY4}.",
+            )
+        ],
+        "unknown",
+        None,
+    ),
+    (
+        "negation alone",
+        [("rights-statement", "This article is not published under a Creative Commons Attribution licence.")],
+        "unknown",
+        None,
+    ),
+    (
+        "negation beside a CC link",
+        [
+            ("rights-link", BY4),
+            (
+                "rights-statement",
+                "This article is not published under a Creative Commons Attribution licence.",
+            ),
+        ],
+        "unknown",
+        "denies",
+    ),
+    (
+        "NonCommercial statement ending with a by/4.0 link",
+        [
+            (
+                "rights-statement",
+                "Open Access This article is licensed under a Creative Commons Attribution-NonCommercial 4.0 "
+                f"International License. To view a copy of this licence, visit {BY4}.",
+            )
+        ],
+        "unknown",
+        "cc-by-nc-4.0",
+    ),
+    (
+        "non-commercial words with a by/4.0 link",
+        [
+            (
+                "rights-statement",
+                "This article may be reused for non-commercial purposes only. To view a copy of the licence, "
+                f"visit {BY4}.",
+            )
+        ],
+        "unknown",
+        "non-commercial",
+    ),
+    (
+        "closed dataLayer flag beside a CC BY link",
+        [("rights-link", BY4), ("datalayer-open", "copyright.open=false")],
+        "unknown",
+        "copyright.open=false",
+    ),
+    (
+        "licence not yet in force beside Crossref's CC BY",
+        [("crossref", BY4), ("jats-license-pending", f"licence not in force until 2999-01-01: {BY4}")],
+        "unknown",
+        "2999-01-01",
+    ),
+    # Article-level evidence still decides when parts of the article are mentioned too.
+    (
+        "article licence with a figure exception",
+        [
+            (
+                "rights-statement",
+                "This article is licensed under a Creative Commons Attribution 4.0 International License. "
+                "Figure 3 is reproduced from ref. 9 under a CC BY-NC 4.0 licence.",
+            )
+        ],
+        "cc-by-4.0",
+        None,
+    ),
+    (
+        "open dataLayer flag beside a CC BY link",
+        [("rights-link", BY4), ("datalayer-open", "copyright.open=true")],
+        "cc-by-4.0",
+        None,
+    ),
+    (
+        "NC-ND statement permitting non-commercial use",
+        [
+            (
+                "rights-statement",
+                "This article is licensed under a Creative Commons Attribution-NonCommercial-NoDerivatives "
+                "4.0 International License, which permits any non-commercial use, sharing, distribution and "
+                "reproduction in any medium or format. You do not have permission under this licence to share "
+                "adapted material derived from this article or parts of it. To view a copy of this licence, "
+                "visit http://creativecommons.org/licenses/by-nc-nd/4.0/.",
+            )
+        ],
+        "cc-by-nc-nd-4.0",
+        None,
+    ),
+    (
+        "BMC statement: CC BY for the article, CC0 waiver for its data",
+        [
+            (
+                "jats-license-p",
+                "Open Access This article is distributed under the terms of the Creative Commons Attribution "
+                "4.0 International License (http://creativecommons.org/licenses/by/4.0/), which permits "
+                "unrestricted use, distribution, and reproduction in any medium. The Creative Commons Public "
+                "Domain Dedication waiver (http://creativecommons.org/publicdomain/zero/1.0/) applies to the "
+                "data made available in this article, unless otherwise stated.",
+            )
+        ],
+        "cc-by-4.0",
+        None,
+    ),
+    (
+        "Attribution licence 'not used for commercial purposes'",
+        [
+            (
+                "statement",
+                "This is an open access article under the terms of the Creative Commons Attribution License, "
+                "which permits use, distribution and reproduction in any medium, provided the original work is "
+                "properly cited and is not used for commercial purposes.",
+            )
+        ],
+        "unknown",
+        "non-commercial",
+    ),
+    (
+        "statement whose lost space glued 'Open Access' to 'This'",
+        [
+            (
+                "jats-license-p",
+                "Open AccessThis article is licensed under a Creative Commons Attribution 4.0 International "
+                f"License. To view a copy of this licence, visit {BY4}.",
+            )
+        ],
+        "cc-by-4.0",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "evidence", "hub_id", "conflict"), NO_GUESS, ids=[c[0] for c in NO_GUESS])
+def test_licences_never_guess(
+    case: str, evidence: list[tuple[str, str]], hub_id: str, conflict: str | None
+) -> None:
+    lic = decide(evidence)
+    assert lic.hub_id == hub_id, lic
+    if conflict is None:
+        assert lic.conflict is None
+    else:
+        assert conflict in (lic.conflict or ""), lic.conflict
+        assert LicensePolicy("all").check(lic) == (False, "license-conflict")
+    assert len(lic.evidence) == len(evidence)  # every signal is recorded, kept or not
+
+
+def test_negated_statement_alone_is_not_a_licence() -> None:
+    lic = parse_license("This article is not published under a Creative Commons Attribution licence.")
+    assert lic.hub_id == "unknown" and lic.tier is None

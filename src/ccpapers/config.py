@@ -81,7 +81,17 @@ def coerce(hint: Any, value: Any, key: str) -> Any:
                     return False
                 raise ConfigError(f"{key}={value!r}: expected true or false")
             return bool(value)
-        if base in (int, float, str, Path):
+        if base is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)
+            return int(value)
+        if base is float:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return float(value)
+        if base in (str, Path):
+            if isinstance(value, (dict, list, tuple, set)):
+                raise ConfigError(f"{key}: expected a single text value, got {value!r} (quote it in YAML)")
             return base(value)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, ConfigError):
@@ -110,24 +120,57 @@ def config_from_mapping(cls: type[C], data: dict[str, Any], origin: str = "confi
     return cls(**{k: coerce(fields[k][1], v, k) for k, v in data.items()})
 
 
-def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+def _is_text(hint: Any) -> bool:
+    base = _base_type(hint)
+    if get_origin(base) is Literal:
+        return all(isinstance(c, str) for c in get_args(base))
+    return base in (str, Path)
+
+
+def parse_overrides(pairs: list[str], cls: type | None = None) -> dict[str, Any]:
+    """``key=value`` pairs; values are YAML (numbers, lists, booleans) except for text fields
+    of ``cls``, whose values stay exactly the string typed (``system_prompt=Role: tutor``)."""
+    text = {name for name, (_, hint) in _fields(cls).items() if _is_text(hint)} if cls else set()
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"override {pair!r} is not key=value")
-        out[key.strip().replace("-", "_")] = yaml.safe_load(value) if value else ""
+        key = key.strip().replace("-", "_")
+        if key in text:
+            out[key] = value
+            continue
+        try:
+            out[key] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"override {pair!r}: the value is not valid YAML ({exc.problem})") from None
     return out
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
+def read_yaml_mapping(path: str | Path, what: str = "config file") -> dict[str, Any]:
+    """Read a user's YAML file that must hold a mapping; every problem is a ConfigError naming it.
+
+    ``what`` says what the file is for ("builder spec", "sweep", ...) so the message can say so.
+    """
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"config file {p} does not exist")
-    data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        raise ConfigError(f"{what} {p} does not exist")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{what} {p}: cannot read it ({exc})") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{what} {p}: not valid YAML{where} ({problem}); fix the file") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {p} must hold a mapping of key: value")
+        raise ConfigError(f"{what} {p} must hold a mapping of key: value, not {type(data).__name__}")
     return data
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    return read_yaml_mapping(path, "config file")
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
@@ -154,25 +197,36 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         kwargs: dict[str, Any] = {"dest": f"cfg_{name}", "default": argparse.SUPPRESS}
         if base is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
+        elif get_origin(base) is Literal:  # argparse shows the choices: --method {lora,full}
+            kwargs["choices"] = list(get_args(base))
         else:
             kwargs["metavar"] = f.metadata.get("metavar", name.upper())
-            if get_origin(base) is Literal:
-                kwargs["choices"] = list(get_args(base))
         shown = ",".join(map(str, default)) if isinstance(default, list) else default
         kwargs["help"] = f"{help_text} (default: {shown})" if shown not in (None, "", []) else help_text
         parser.add_argument(flag, **kwargs)
 
 
-def resolve_config(cls: type[C], args: argparse.Namespace) -> C:
-    """Defaults < --config YAML < key=value overrides < explicit --flags."""
+def resolve_config_and_keys(cls: type[C], args: argparse.Namespace) -> tuple[C, set[str]]:
+    """Defaults < --config YAML < key=value overrides < explicit --flags.
+
+    Also returns the keys the user gave (in the YAML, as overrides or as flags), for the rules
+    that depend on whether a value was chosen or defaulted (``--repo`` implies ``--push``; a
+    sweep's base keeps what the user set).
+    """
     data: dict[str, Any] = {}
     if getattr(args, "config", None):
         data.update(load_yaml(args.config))
-    data.update(parse_overrides(getattr(args, "overrides", []) or []))
+    data.update(parse_overrides(getattr(args, "overrides", []) or [], cls))
     for key, value in vars(args).items():
         if key.startswith("cfg_"):
             data[key[4:]] = value
-    return config_from_mapping(cls, data, origin=getattr(args, "config", None) or "config")
+    cfg = config_from_mapping(cls, data, origin=getattr(args, "config", None) or "config")
+    return cfg, set(data)
+
+
+def resolve_config(cls: type[C], args: argparse.Namespace) -> C:
+    """Defaults < --config YAML < key=value overrides < explicit --flags."""
+    return resolve_config_and_keys(cls, args)[0]
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ccpapers.config import CommonConfig, add_config_arguments, opt, resolve_config, write_resolved_config
+from ccpapers.io import ensure_dir
 
 
 @dataclass
@@ -38,9 +39,9 @@ def _step(title: str) -> float:
 def run_demo(cfg: DemoConfig) -> dict[str, Any]:
     from rich.console import Console
 
-    from ccpapers.build import run_build
-    from ccpapers.build.command import print_summary as print_build_summary
-    from ccpapers.build.config import BuildConfig
+    from ccpapers.builder import run_build
+    from ccpapers.builder.command import print_summary as print_build_summary
+    from ccpapers.builder.config import BuildConfig
     from ccpapers.crawl import run_crawl
     from ccpapers.crawl.config import CrawlConfig
     from ccpapers.crawl.report import print_report
@@ -49,8 +50,7 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
     from ccpapers.publish.config import PublishConfig
     from ccpapers.sample.site import serve_sample
 
-    work = Path(cfg.work)
-    work.mkdir(parents=True, exist_ok=True)
+    work = ensure_dir(cfg.work)
     write_resolved_config(cfg, work)
     summary: dict[str, Any] = {}
 

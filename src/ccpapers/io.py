@@ -5,14 +5,19 @@ Writes are atomic (temporary file + rename) so a crash never leaves half a file.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
+import types
+import typing
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+from ccpapers.errors import InputError
 from ccpapers.types import Serializable
 
 T = TypeVar("T", bound=Serializable)
@@ -20,6 +25,18 @@ T = TypeVar("T", bound=Serializable)
 
 def _as_dict(item: Serializable | dict[str, Any]) -> dict[str, Any]:
     return item if isinstance(item, dict) else item.to_dict()
+
+
+def ensure_dir(path: str | Path, what: str = "work directory") -> Path:
+    """Create ``path`` (and parents) as a folder; a file in the way is the user's error, said clearly."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise InputError(f"{what} {path} is a file, not a folder; choose another --work") from exc
+    except PermissionError as exc:
+        raise InputError(f"{what} {path}: permission denied; choose a folder you can write") from exc
+    return path
 
 
 @contextmanager
@@ -58,17 +75,44 @@ def read_jsonl(path: str | Path, cls: type[T] | None = None) -> Iterator[Any]:
             try:
                 data = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from exc
+                raise InputError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from exc
             yield cls.from_dict(data) if cls else data
 
 
-def write_parquet(path: str | Path, items: Iterable[Serializable | dict[str, Any]]) -> int:
-    """Write items as one Parquet file (nested dataclasses become structs)."""
+def _arrow_type(hint: Any) -> Any:
+    import pyarrow as pa
+
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _arrow_type(inner)
+    if origin is list:
+        return pa.list_(_arrow_type(typing.get_args(hint)[0]))
+    return {str: pa.string(), int: pa.int64(), bool: pa.bool_(), float: pa.float64()}[hint]
+
+
+@cache
+def arrow_schema(cls: type) -> Any:
+    """The Arrow schema of a flat dataclass (``Record``): its fields in order, types from its hints.
+
+    Used by every stage that writes rows, so a split written by ``build`` and the shards written
+    by ``publish`` have the same columns, also when a split is empty.
+    """
+    import pyarrow as pa
+
+    hints = typing.get_type_hints(cls)
+    return pa.schema([pa.field(f.name, _arrow_type(hints[f.name])) for f in dataclasses.fields(cls)])
+
+
+def write_parquet(
+    path: str | Path, items: Iterable[Serializable | dict[str, Any]], schema: Any = None
+) -> int:
+    """Write items as one Parquet file (nested dataclasses become structs; ``schema`` fixes columns)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     rows = [_as_dict(i) for i in items]
-    table = pa.Table.from_pylist(rows)
+    table = pa.Table.from_pylist(rows, schema=schema)
     with atomic_write(path, "wb") as fh:
         pq.write_table(table, fh, compression="zstd")
     return len(rows)
@@ -94,10 +138,13 @@ def read_records(path: str | Path, cls: type[T] | None = None) -> Iterator[Any]:
     elif path.suffix == ".jsonl":
         yield from read_jsonl(path, cls)
     else:
-        raise ValueError(f"{path}: expected a .jsonl or .parquet file")
+        raise InputError(f"{path}: expected a .jsonl or .parquet file")
 
 
 def write_json(path: str | Path, data: Any) -> None:
+    """A report or summary as indented JSON; every string passes the secret scrubber first."""
+    from ccpapers.secrets import scrub_obj
+
     with atomic_write(path) as fh:
-        json.dump(data, fh, indent=2, ensure_ascii=False, default=str)
+        json.dump(scrub_obj(json.loads(json.dumps(data, default=str))), fh, indent=2, ensure_ascii=False)
         fh.write("\n")

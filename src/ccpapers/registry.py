@@ -76,8 +76,8 @@ class Registry:
 SOURCES = Registry("source", "ccpapers.crawl.sources")
 PARSERS = Registry("parser", "ccpapers.crawl.parsers")
 POLICIES = Registry("licence policy")
-BACKENDS = Registry("backend", "ccpapers.build.backends")
-GENERATORS = Registry("generator", "ccpapers.build.generators")
+BACKENDS = Registry("backend", "ccpapers.builder.backends")
+GENERATORS = Registry("generator", "ccpapers.builder.generators")
 SCORERS = Registry("scorer", "ccpapers.bench.scorers")
 SUITES = Registry("suite", "ccpapers.bench.suites")
 

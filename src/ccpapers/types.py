@@ -12,9 +12,18 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
+from ccpapers.errors import InputError
+
 SectionKind = Literal["abstract", "introduction", "results", "discussion", "conclusion", "methods", "other"]
 SECTION_KINDS: tuple[str, ...] = get_args(SectionKind)
 TIERS: tuple[str, ...] = ("by", "sa", "nc", "all")
+
+# The split vocabulary, shared by build, publish and bench.
+TEXT_SPLITS: tuple[str, ...] = ("introduction", "abstract", "conclusion")  # verbatim paper text
+GENERATED_SPLITS: tuple[str, ...] = ("qa", "mcq", "rewrite", "translation")  # derived from the text
+QUESTION_SPLITS: tuple[str, ...] = ("qa", "mcq")  # rows with a question (bench test items)
+# rows whose ``text`` a model is trained on in the bench (verbatim and rephrased text), in bench order
+TRAINING_TEXT_SPLITS: tuple[str, ...] = ("abstract", "introduction", "conclusion", "rewrite", "translation")
 
 T = TypeVar("T", bound="Serializable")
 
@@ -31,7 +40,7 @@ class Serializable:
         names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
         unknown = set(data) - names
         if unknown:
-            raise ValueError(f"{cls.__name__}: unknown field(s) {sorted(unknown)}")
+            raise InputError(f"{cls.__name__}: unknown field(s) {sorted(unknown)}")
         kwargs = {k: _convert(hints[k], v) for k, v in data.items()}
         return cls(**kwargs)
 
@@ -117,7 +126,7 @@ class Section(Serializable):
 
     def __post_init__(self) -> None:
         if self.kind not in SECTION_KINDS:
-            raise ValueError(f"Section kind {self.kind!r} is not one of {SECTION_KINDS}")
+            raise InputError(f"Section kind {self.kind!r} is not one of {SECTION_KINDS}")
 
 
 @dataclass

@@ -100,7 +100,9 @@ def test_crossref_source_pages_by_cursor():
     assert page.refs[0].url == f"http://site.test/articles/{sample['articles'][0]['id']}"
     assert page.refs[0].license_hint == ["http://creativecommons.org/licenses/by/4.0/"]
     assert page.next_url and "cursor=Dn%2Ba%2Fb%3D" in page.next_url
-    body["message"]["items"] = items[:1]
+    body["message"]["items"] = items[:1]  # a short page does not end the walk (Crossref serves them)
+    assert src.parse_page(w, json.dumps(body).encode(), w.first_url).next_url is not None
+    body["message"]["items"] = []  # an empty page does
     assert src.parse_page(w, json.dumps(body).encode(), w.first_url).next_url is None
     with pytest.raises(ValueError, match="not a Crossref"):
         src.parse_page(w, b"<html>", w.first_url)
@@ -195,3 +197,116 @@ def test_robots_rules():
 
 def test_window_defaults():
     assert Window("k", "j").refs == []
+
+
+# -- the crawler's own safety: pure parts ------------------------------------------------------
+
+
+def test_article_url_escapes_doi_suffixes_and_refuses_dot_segments():
+    from ccpapers.crawl.sources.base import article_url
+
+    assert article_url("http://s/", "10.1038/s41524-023-00973-1") == "http://s/articles/s41524-023-00973-1"
+    assert article_url("http://s", "10.1038/a?b#c%d") == "http://s/articles/a%3Fb%23c%25d"
+    for bad in ("10.1038/..", "10.1038/../private/x", "10.1038/a/./b", "10.1038/a/.."):
+        with pytest.raises(ValueError, match="dot segment"):
+            article_url("http://s", bad)
+
+
+def test_dois_file_and_crossref_refuse_dot_segment_dois():
+    with pytest.raises(ConfigError, match=r"\.\."):
+        parse_line("10.1038/../private/x", "http://s", TABLE)
+    with pytest.raises(ConfigError, match=r"\.\."):
+        parse_line("https://www.nature.com/articles/../private/x", "http://s", TABLE)
+    journal = select_journals(["jemergmat"], TABLE)
+    src = CrossrefSource(journal, (2031, 2031), "http://api.test", "http://site.test", rows=2)
+    (w,) = src.windows()
+    items = [{"DOI": "10.5555/../private/x"}, {"DOI": "10.5555/s49013-031-00007-2"}]
+    page = src.parse_page(w, json.dumps({"message": {"items": items, "total-results": 2}}).encode(), "u")
+    assert [r.doi for r in page.refs] == ["10.5555/s49013-031-00007-2"] and page.listed == 2
+
+
+def test_request_url_is_normalised_as_the_server_will_see_it():
+    from ccpapers.crawl.fetch.urls import request_url
+
+    assert request_url("http://h/articles/../private/x") == "http://h/private/x"
+    assert request_url("http://h/articles/%2e%2E/private/x") == "http://h/private/x"
+    assert request_url("http://H:80/a/./b/%7Ec?q=%2e") == "http://h/a/b/~c?q=%2e"
+    assert request_url("http://h/articles/a%2Fb") == "http://h/articles/a%2Fb"  # reserved: kept
+
+
+def test_robots_wildcards_end_anchors_and_groups():
+    text = (
+        "User-agent: *\nDisallow: /*/figures/\nDisallow: /*.pdf$\nAllow: /articles/open.pdf$\n"
+        "Disallow: /search\n\nUser-agent: ccpapers\nDisallow: /mine\nDisallow: /*/figures/\n"
+        "Disallow: /*.pdf$\nAllow: /articles/open.pdf$\n"
+    )
+    rules = RobotsRules(text, "ccpapers/0.1 (+x)")
+    assert not rules.allowed("https://www.nature.com/articles/x/figures/1")
+    assert not rules.allowed("https://www.nature.com/articles/x.pdf")
+    assert rules.allowed("https://www.nature.com/articles/x.pdf?download=1")  # $ anchors the end
+    assert rules.allowed("https://www.nature.com/articles/open.pdf")  # longer Allow wins
+    assert not rules.allowed("https://www.nature.com/mine/1")
+    assert rules.allowed("https://www.nature.com/search")  # our own group replaces '*'
+    other = RobotsRules(text, "otherbot/1.0")
+    assert not other.allowed("https://www.nature.com/search") and other.allowed("https://www.nature.com/mine")
+
+
+def test_robots_crawl_delay_fractional_absurd_and_malformed(caplog):
+    def delay(value: str, cap: float = 60.0) -> float | None:
+        return RobotsRules(
+            f"User-agent: *\nCrawl-delay: {value}\n", "ccpapers/0.1", max_delay=cap
+        ).crawl_delay
+
+    assert delay("0.25") == 0.25 and delay("10") == 10
+    with caplog.at_level("WARNING"):
+        assert delay("86400") == 60.0
+        assert delay("inf") == 60.0 and delay("Infinity", cap=5) == 5
+        assert delay("1e400") == 60.0
+    assert sum("capped" in r.message for r in caplog.records) == 4
+    for bad in ("nan", "-1", "soon", ""):
+        assert delay(bad) is None
+
+
+def test_to_utf8_follows_bom_then_http_header_then_sniffing():
+    from ccpapers.crawl.charset import to_utf8
+
+    page = '<html><head><meta charset="windows-1252"></head><body>µ° é</body></html>'
+    utf8 = page.replace("windows-1252", "utf-8").encode()
+    assert to_utf8(page.encode("cp1252")) == page.encode("cp1252")  # no outside information: untouched
+    assert to_utf8(page.encode("cp1252"), "text/html; charset=windows-1252") == utf8
+    bare = "<html><body>µ° é — x</body></html>"
+    assert to_utf8(bare.encode("cp1252"), "text/html; charset=ISO-8859-1") == bare.encode()  # WHATWG
+    assert to_utf8(page.encode("utf-16"), "text/html") == utf8  # BOM beats everything
+    assert to_utf8(page.encode("utf-16"), "text/html; charset=iso-8859-2") == utf8
+    assert to_utf8(page.encode("utf-16-be")) == utf8  # no BOM, recognisably UTF-16
+    xml = '<?xml version="1.0" encoding="UTF-16"?>\n<article>µ</article>'
+    assert to_utf8(xml.encode("utf-16")) == xml.replace("UTF-16", "UTF-8").encode()
+    assert to_utf8(b"<html>\xff</html>", "text/html; charset=no-such-codec") == b"<html>\xff</html>"
+
+
+@pytest.mark.parametrize(
+    "fixture", ["pages/current_intro_ccby4.html", "jats/springer_oa_ccby.xml", "jats/pmc_ali_ccbync.xml"]
+)
+def test_utf16_files_parse_like_utf8(fixture):
+    from pathlib import Path
+
+    from ccpapers.crawl.parsers import parse_bytes
+
+    data = (Path(__file__).parents[1] / "fixtures" / fixture).read_bytes()
+    text = data.decode("utf-8")
+    if text.startswith("<?xml"):
+        text = text.replace('encoding="UTF-8"', 'encoding="UTF-16"').replace(
+            'encoding="utf-8"', 'encoding="UTF-16"'
+        )
+    want = parse_bytes(data).to_dict()
+    for codec in ("utf-16", "utf-16-le"):
+        assert parse_bytes(text.encode(codec)).to_dict() == want, codec
+
+
+def test_corrupt_journal_is_a_clear_error(tmp_path):
+    from ccpapers.errors import CcpapersError
+
+    path = tmp_path / "journal.sqlite"
+    path.write_bytes(b"this is not a database " * 100)
+    with pytest.raises(CcpapersError, match=r"journal\.sqlite.*(move|rename) it aside"):
+        JournalDB(path)

@@ -109,6 +109,12 @@ def test_tex_to_plain() -> None:
         ("Materials and methods", "methods"),
         ("Online Methods", "methods"),
         ("Data availability", "other"),
+        ("1. Introduction", "introduction"),
+        ("Introduction and motivation", "introduction"),
+        ("Introduction of Exchange Anodes", "other"),  # a body section of a review, not the introduction
+        ("Introducing LTO Anode", "other"),
+        ("Model and Results", "results"),
+        ("Authors\u2019 Contributions", "other"),
     ],
 )
 def test_section_kinds(title: str, kind: str) -> None:
@@ -281,3 +287,61 @@ def test_declared_charset_is_honoured() -> None:
     )
     paper = parse_bytes(html)
     assert paper.title == "Café" and paper.sections[0].text == "Naïve café."
+
+
+def _body_page(body: str) -> bytes:
+    return (
+        '<!DOCTYPE html><html><head><meta name="citation_doi" content="10.1038/x2"></head><body>'
+        f'<div class="c-article-body">{body}</div></body></html>'
+    ).encode()
+
+
+ABSTRACT = (
+    '<section data-title="Abstract"><div class="c-article-section"><h2>Abstract</h2>'
+    '<div class="c-article-section__content"><p>Abstract text.</p></div></div></section>'
+)
+
+
+@pytest.mark.parametrize(
+    "chrome",
+    [
+        '<section data-title="Inline Recommendations" class="c-article-recommendations"><h3>Similar</h3>'
+        "<article><h3>Some paper</h3><p>Article Open access 05 June 2024</p></article></section>",
+        '<div data-test="article-recommendations"><section data-title="Related"><p>Recommended text</p>'
+        "</section></div>",
+        '<section class="app-explore-related-subjects" aria-labelledby="content-related-subjects">'
+        "<h3>Explore related subjects</h3><p>Chemistry</p></section>",
+        '<div class="c-related-content" data-track-component="related-content"><p>Related text</p></div>',
+    ],
+)
+def test_recommendation_and_related_blocks_are_dropped_wherever_they_sit(chrome: str) -> None:
+    intro = (
+        '<section data-title="Introduction"><div class="c-article-section"><h2>Introduction</h2>'
+        f'<div class="c-article-section__content"><p>Intro text.</p>{chrome}<p>More intro.</p></div></div>'
+        "</section>"
+    )
+    for body in (ABSTRACT + chrome + intro, ABSTRACT + intro):
+        paper = parse_bytes(_body_page(body))
+        assert [(s.kind, s.title, s.text) for s in paper.sections] == [
+            ("abstract", "Abstract", "Abstract text."),
+            ("introduction", "Introduction", "Intro text.\n\nMore intro."),
+        ]
+
+
+def test_untitled_text_before_the_first_section_is_the_introduction() -> None:
+    loose = '<div class="c-article-section__content"><p>Untitled intro.</p></div>'
+    results = (
+        '<section data-title="Results"><div class="c-article-section"><h2>Results</h2>'
+        '<div class="c-article-section__content"><p>Result text.</p></div></div></section>'
+    )
+    paper = parse_bytes(_body_page(ABSTRACT + loose + results))
+    assert [(s.kind, s.title) for s in paper.sections] == [
+        ("abstract", "Abstract"),
+        ("introduction", ""),
+        ("results", "Results"),
+    ]
+    assert paper.text_of("introduction") == "Untitled intro."
+    # After a titled introduction, or after the first main section, untitled text is "other".
+    titled = results.replace("Results", "Introduction")
+    paper = parse_bytes(_body_page(ABSTRACT + titled + loose))
+    assert [(s.kind, s.title) for s in paper.sections][-1] == ("other", "")

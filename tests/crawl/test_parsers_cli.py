@@ -56,3 +56,13 @@ def test_bad_file_is_named_others_still_written(tmp_path: Path, capsys: pytest.C
 def test_forced_wrong_format_fails_clearly(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["parse", "--format", "jats", str(HTML)]) == 1
     assert "not a JATS article" in capsys.readouterr().err
+
+
+def test_springer_api_response_parses_with_auto_and_forced_jats(tmp_path: Path) -> None:
+    api = FIXTURES / "real" / "jats" / "springer_oa_api_s11671-021-03631-x.xml"
+    for extra in ([], ["--format", "jats"]):
+        out = tmp_path / f"api{len(extra)}.jsonl"
+        assert main(["parse", *extra, str(api), "--out", str(out)]) == 0
+        (paper,) = read_jsonl(out, Paper)
+        assert paper.doi == "10.1186/s11671-021-03631-x" and paper.license.hub_id == "cc-by-4.0"
+        assert "REDACTED" not in out.read_text()  # the response's <apiKey> never reaches a Paper

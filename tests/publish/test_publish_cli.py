@@ -55,7 +55,7 @@ def test_cli_missing_build_exits_1_with_a_clear_message(tmp_path, capsys):
 
 
 def test_build_push_hook_publishes_the_named_build(fake_hub, work):
-    from ccpapers.build.config import BuildConfig
+    from ccpapers.builder.config import BuildConfig
     from ccpapers.config import ConfigError
     from ccpapers.publish import publish_after_build
 

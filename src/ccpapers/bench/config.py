@@ -141,14 +141,19 @@ class BenchConfig(CommonConfig):
     judge: str = opt("", "optional LLM judge: a build backend name (e.g. anthropic, openai); empty = off")
     judge_model: str = opt("", "judge model name for the backend")
     # bookkeeping
-    objective: str = opt(
-        "gain_x_log10_texts", "sweep objective: gain_x_log10_texts | gain | score | forgetting_gain"
+    objective: Literal["gain_x_log10_texts", "gain", "score", "forgetting_gain"] = opt(
+        "gain_x_log10_texts", "sweep objective (forgetting_gain needs forgetting=true)"
     )
     run_name: str = opt("", "output folder name under WORK/bench/ (default: derived from the config)")
     save_adapter: bool = opt(
         False, "save each seed's LoRA adapter to WORK/bench/<run>/adapter-seed<n>/ (no base lm_head copy)"
     )
     max_steps: int = opt(0, "stop training after this many optimizer steps (0 = off; smoke tests)")
+    report_to: list[str] = opt(
+        [],
+        "experiment tracking via accelerate: tensorboard (files under WORK/bench/<run>/tracking/, no "
+        "server) and/or wandb (when installed); empty = off",
+    )
 
     def model_id(self) -> str:
         if self.tiny:
@@ -176,10 +181,40 @@ class BenchConfig(CommonConfig):
         )
 
     def validate(self) -> None:
-        if self.epochs < 0 or 0 < self.seq_len < 16 or self.batch_rows < 1 or self.grad_accum < 1:
-            raise ConfigError("epochs >= 0, seq_len >= 16, batch_rows >= 1, grad_accum >= 1 are required")
-        if self.method == "lora" and (self.lora_r < 1 or self.lora_alpha <= 0):
-            raise ConfigError("lora_r must be >= 1 and lora_alpha > 0")
+        """Check every value against its type's range before any work starts (ConfigError
+        naming the key, the value and what is allowed)."""
+        import math
+
+        def need(ok: bool, key: str, rule: str) -> None:
+            if not ok:
+                raise ConfigError(f"{key}={getattr(self, key)!r}: {rule}")
+
+        for key in ("lr", "lora_alpha", "lora_dropout", "warmup_ratio", "weight_decay", "max_grad_norm"):
+            need(math.isfinite(getattr(self, key)), key, "must be a finite number")
+        need(self.lr > 0, "lr", "the learning rate must be > 0")
+        need(self.lora_dropout >= 0 and self.lora_dropout < 1, "lora_dropout", "must be in [0, 1)")
+        need(0 <= self.warmup_ratio <= 1, "warmup_ratio", "is a share of the steps: 0 .. 1")
+        need(self.weight_decay >= 0, "weight_decay", "must be >= 0")
+        need(self.max_grad_norm >= 0, "max_grad_norm", "must be >= 0 (0 = no clipping)")
+        for key in (
+            "texts_per_fact",
+            "n_irrelevant",
+            "max_questions",
+            "dev_questions",
+            "mmlu_shots",
+            "mmlu_limit",
+            "epochs",
+            "early_stopping",
+            "gen_batch_size",
+            "max_steps",
+        ):
+            need(getattr(self, key) >= 0, key, "must be >= 0")
+        need(self.seq_len == 0 or self.seq_len >= 16, "seq_len", "must be >= 16 (or 0 = auto)")
+        for key in ("batch_rows", "grad_accum", "mcq_batch_size", "max_new_tokens"):
+            need(getattr(self, key) >= 1, key, "must be >= 1")
+        if self.method == "lora":
+            need(self.lora_r >= 1, "lora_r", "must be >= 1")
+            need(self.lora_alpha > 0, "lora_alpha", "must be > 0")
         if self.quant == "4bit" and self.method == "full":
             raise ConfigError(
                 "quant=4bit works with method=lora only (4-bit weights cannot be trained directly)"
@@ -193,5 +228,73 @@ class BenchConfig(CommonConfig):
             raise ConfigError("early_stopping needs dev_questions > 0 (never stop on test questions)")
         if not self.seeds:
             raise ConfigError("seeds: give at least one seed")
+        need(len(set(self.seeds)) == len(self.seeds), "seeds", "each seed once")
         if self.suite == "papers" and not self.build:
             raise ConfigError("suite=papers needs build=<spec name or folder> (a `ccpapers build` output)")
+        if self.objective == "forgetting_gain" and not (self.forgetting or self.suite == "mmlu"):
+            raise ConfigError("objective=forgetting_gain needs forgetting=true (the MMLU check)")
+        self._check_prompt()
+        self._check_names()
+
+    def _check_prompt(self) -> None:
+        if self.prompt != "plain":
+            return
+        try:
+            text = self.prompt_template.format(question="Q")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(
+                f"prompt_template={self.prompt_template!r}: only {{question}} may be in braces "
+                f"(write {{{{ and }}}} for literal braces): {exc!r}"
+            ) from None
+        if "{question}" not in self.prompt_template or "Q" not in text:
+            raise ConfigError(f"prompt_template={self.prompt_template!r}: must contain {{question}}")
+
+    def _check_names(self) -> None:
+        """Registry names, files and optional packages the run needs, checked up front."""
+        from pathlib import Path
+
+        from ccpapers.registry import SUITES
+        from ccpapers.resources import resolve_recipe
+
+        if self.suite not in SUITES.names():
+            raise ConfigError(f"suite={self.suite!r}: choose one of {', '.join(SUITES.names())}")
+        if (self.forgetting or self.suite == "mmlu") and self.mmlu:
+            src = str(self.mmlu)
+            try:
+                resolve_recipe("train", src, suffixes=(".jsonl",))
+            except FileNotFoundError:
+                if src.endswith(".jsonl") or Path(src).suffix or "/" not in src:
+                    raise ConfigError(
+                        f"mmlu={src!r}: no such file; pass a local MMLU-format .jsonl or a Hub id "
+                        "like cais/mmlu (the shipped fixture is mmlu/mini.jsonl)"
+                    ) from None
+        if self.suite_file:
+            from ccpapers.resources import resolve_recipe
+
+            try:
+                resolve_recipe("train", self.suite_file)
+            except FileNotFoundError:
+                raise ConfigError(f"suite_file={self.suite_file!r}: no such file") from None
+        from ccpapers.bench.tracking import TRACKERS, missing_packages
+
+        bad = [t for t in self.report_to if t not in TRACKERS]
+        if bad:
+            raise ConfigError(f"report_to: {bad} unknown; choose from {', '.join(TRACKERS)}")
+        missing = missing_packages(list(self.report_to))
+        if missing:
+            raise ConfigError(f"report_to: not installed: {', '.join(missing)}")
+        if self.judge:
+            from ccpapers.registry import BACKENDS
+
+            if self.judge not in BACKENDS.names():
+                raise ConfigError(f"judge={self.judge!r}: choose a backend: {', '.join(BACKENDS.names())}")
+
+    def check_questions(self, n_questions: int) -> None:
+        """After the suite is loaded, before the model: dev questions must leave test questions."""
+        if n_questions == 0:
+            raise ConfigError(f"suite {self.suite!r} has no questions to ask")
+        if self.dev_questions >= n_questions:
+            raise ConfigError(
+                f"dev_questions={self.dev_questions} leaves no test questions: the suite asks {n_questions} "
+                f"(after max_questions); use dev_questions < {n_questions}"
+            )

@@ -69,6 +69,7 @@ def generate_batched(
     Prompts are sorted by length so each batch pads little; padding is on the left."""
     import torch
 
+    from ccpapers.bench import progress
     from ccpapers.bench.fastgen import generation_ready
 
     pad = tokenizer.pad_token_id
@@ -102,6 +103,7 @@ def generate_batched(
             texts = tokenizer.batch_decode(gen[:, width:], skip_special_tokens=True)
             for row, i in enumerate(idx):
                 out[i] = texts[row]
+            progress.advance(len(idx))
     finally:
         model.train(was_training)
     return out

@@ -107,7 +107,7 @@ def reply_to_text(text: str) -> str:
 def backend_call(name: str, model: str = "") -> Callable[[str], str]:
     """Adapt a build backend (``ccpapers.registry.BACKENDS``: payload -> send -> parse) to
     ``prompt -> reply``; keys come from the environment as in the build stage."""
-    from ccpapers.build.backends.base import ChatRequest
+    from ccpapers.builder.backends.base import ChatRequest
     from ccpapers.registry import BACKENDS
 
     factory = BACKENDS.get(name)

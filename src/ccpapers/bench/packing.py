@@ -105,10 +105,11 @@ def load_irrelevant(source: str, work: Path) -> list[str]:
         from ccpapers.io import read_jsonl
 
         return [r["text"] for r in read_jsonl(p) if r.get("text")]
-    from ccpapers.bench.suites.papers import TEXT_SPLITS, _read_split, resolve_build
+    from ccpapers.bench.suites.papers import _read_split, resolve_build
+    from ccpapers.types import TRAINING_TEXT_SPLITS
 
     folder = resolve_build(source, work)
-    rows = [r for s in TEXT_SPLITS for r in _read_split(folder, s) if r.text]
+    rows = [r for s in TRAINING_TEXT_SPLITS for r in _read_split(folder, s) if r.text]
     irr = [r.text for r in rows if r.group == "irrelevant"]
     return irr or [r.text for r in rows]
 

@@ -131,6 +131,9 @@ def train(
     epochs: list[dict[str, Any]] = []
     step, tokens, train_time = 0, 0, 0.0
     best, since_best, stopped = -math.inf, 0, ""
+    from ccpapers.bench.progress import TrainProgress
+
+    shown = TrainProgress(total, cfg.epochs, seed)
     model.train()
     try:
         with switch:
@@ -165,6 +168,7 @@ def train(
                     if accelerator.sync_gradients:
                         step += 1
                         rec = {"epoch": epoch, "step": step, "lr": scheduler.get_last_lr()[0]}
+                        shown.tick(tokens * accelerator.num_processes)
                     pending.append((rec, out.loss.detach()))
                     if cfg.max_steps and step >= cfg.max_steps:
                         stopped = f"max_steps={cfg.max_steps}"
@@ -176,6 +180,7 @@ def train(
                         losses.append(rec)
                         if on_loss:
                             on_loss(rec)
+                        shown.step(rec["step"], loss, rec["lr"], epoch)
                 if accelerator.device.type == "cuda":
                     torch.cuda.synchronize()
                 ep_s = time.perf_counter() - t0
@@ -195,9 +200,11 @@ def train(
                                 stopped = f"early stopping after epoch {epoch} (no dev gain for {since_best} epochs)"
                     model.train()
                 epochs.append(rec)
+                shown.epoch(rec)
                 if stopped:
                     break
     finally:
+        shown.close()
         uncompile()
     tokens_all = tokens * accelerator.num_processes
     tps = tokens_all / train_time if train_time else 0.0

@@ -41,6 +41,11 @@ def main(args: argparse.Namespace) -> int:
         )
     report = run_crawl(cfg)
     print_report(report)
-    print(f"papers: {cfg.work}/papers/papers.parquet   report: {cfg.work}/papers/report.json")
-    stopped = report.get("stopped") or ""
-    return 1 if stopped.startswith(("blocked", "errors")) else 0
+    where = f"report: {cfg.work}/papers/report.json"
+    if report["papers_file"]:
+        print(f"papers: {report['papers_file']}   {where}")
+    elif cfg.dry_run:
+        print(f"dry run: no papers file written   {where}")
+    else:
+        print(f"no paper kept, so no papers file was written   {where}")
+    return 0 if report["outcome"] == "ok" else 1

@@ -42,6 +42,16 @@ class CrawlConfig(CommonConfig):
         5.0, "requests per second to the Crossref API until its X-Rate-Limit headers say otherwise"
     )
     timeout: float = opt(30.0, "seconds before a request times out")
+    max_page_bytes: int = opt(
+        32 << 20, "largest body taken, in bytes after decompression; a larger one is refused (too_large)"
+    )
+    request_deadline: float = opt(
+        120.0, "seconds one request may take in all, headers and body; a slower one is refused (too_slow)"
+    )
+    max_crawl_delay: float = opt(
+        60.0,
+        "longest robots.txt Crawl-delay obeyed, in seconds; longer ones (and 'inf') are capped, with a warning",
+    )
     max_retries: int = opt(4, "retries per request after the first attempt (429, 5xx, timeouts)")
     max_attempts: int = opt(3, "runs that may retry a failed paper before it is left as failed")
     max_consecutive_errors: int = opt(
@@ -63,6 +73,10 @@ class CrawlConfig(CommonConfig):
             raise ConfigError(f"rows={self.rows}: Crossref allows 1..1000")
         if self.max_retries < 0 or self.timeout <= 0:
             raise ConfigError("max_retries must be >= 0 and timeout > 0")
+        if self.max_page_bytes < 1024 or not self.request_deadline > 0 or not self.max_crawl_delay >= 0:
+            raise ConfigError(
+                "max_page_bytes must be >= 1024, request_deadline > 0 and max_crawl_delay >= 0 (seconds)"
+            )
         if self.source == "dois" and not self.dois_file:
             raise ConfigError("source=dois needs --dois-file FILE (one DOI or article URL per line)")
         if self.since:

@@ -3,7 +3,8 @@
 States of a reference: ``discovered`` -> ``fetched`` -> ``parsed`` -> ``kept`` |
 ``rejected`` (with the policy's reason), or ``failed`` (error code, message, attempts).
 The database runs in WAL mode and commits after every change, so ``kill -9`` at any
-moment loses nothing that was finished; re-running resumes from these rows.
+moment loses nothing that was finished; re-running resumes from these rows. A damaged or
+foreign file gives a :class:`JournalError` (see :func:`journal_error`) saying what to do.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ccpapers.errors import InputError
 from ccpapers.types import PaperRef
 
 SCHEMA = """
@@ -44,6 +46,25 @@ CREATE TABLE IF NOT EXISTS windows (
 STATES = ("discovered", "fetched", "parsed", "kept", "rejected", "failed")
 
 
+class JournalError(InputError):
+    """The crawl journal cannot be used (damaged, not a database, unwritable)."""
+
+
+def journal_error(path: str | Path, exc: sqlite3.Error) -> JournalError:
+    path = Path(path)
+    if isinstance(exc, sqlite3.OperationalError):
+        return JournalError(
+            f"crawl journal {path} cannot be used ({exc}); check free disk space and permissions "
+            f"on {path.parent}, then re-run"
+        )
+    return JournalError(
+        f"crawl journal {path} is damaged or not a ccpapers journal ({exc}). To start its record "
+        f"afresh, move it aside (mv {path} {path}.bad) and re-run the same command: papers are "
+        "discovered and fetched again (the journal is the index of the raw cache); nothing else "
+        f"under {path.parent} needs to go"
+    )
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -55,10 +76,15 @@ class JournalDB:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA busy_timeout=10000")
-        self.conn.executescript(SCHEMA)
+        try:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA busy_timeout=10000")
+            self.conn.executescript(SCHEMA)
+            self.conn.execute("SELECT COUNT(*) FROM refs").fetchone()
+        except sqlite3.Error as exc:
+            self.conn.close()
+            raise journal_error(self.path, exc) from exc
 
     def close(self) -> None:
         self.conn.close()

@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ccpapers.config import ConfigError
+from ccpapers.config import ConfigError, read_yaml_mapping
 
 _TABLE = Path(__file__).with_name("journals.yaml")
 _ISSN = re.compile(r"^\d{4}-\d{3}[\dXx]$")
@@ -31,11 +29,8 @@ class Journal:
 
 
 def _entries(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"journals file {path}: cannot read it ({exc})") from exc
-    table = data.get("journals", data) if isinstance(data, dict) else None
+    data = read_yaml_mapping(path, "journals file")
+    table = data.get("journals", data)
     if not isinstance(table, dict):
         raise ConfigError(f"journals file {path}: expected 'journals:' mapping slug -> fields")
     return table

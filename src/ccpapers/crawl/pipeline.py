@@ -4,30 +4,40 @@ Everything durable goes to the journal (SQLite) and the raw cache as it happens,
 interrupted run (Ctrl-C, ``kill -9``, a sleeping laptop) resumes where it stopped:
 finished windows are not discovered again, cached pages are not fetched again, decided
 papers are not parsed again (their stored Paper is re-checked against the policy).
+
+The journal stores what is stable: DOIs, and article URLs as paths under ``--site`` (cache
+keys likewise under ``--site``/``--crossref-api``); the host is resolved at run time, so a
+site that moved (a mirror, the demo's new port) is crawled where it is now.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ccpapers.config import ConfigError, write_resolved_config
+from ccpapers.crawl.charset import to_utf8
 from ccpapers.crawl.config import CrawlConfig
+from ccpapers.crawl.discovery import WindowFailed, walk_window
 from ccpapers.crawl.fetch.cache import FetchCache
 from ccpapers.crawl.fetch.client import LaneSpec, PoliteClient
-from ccpapers.crawl.fetch.errors import BlockedError, FetchError, HttpStatusError
-from ccpapers.crawl.journal_db import STATES, JournalDB
+from ccpapers.crawl.fetch.errors import BlockedError, FetchError
+from ccpapers.crawl.journal_db import STATES, JournalDB, journal_error
 from ccpapers.crawl.journals import Journal, load_journals, parse_years, select_journals
 from ccpapers.crawl.progress import CrawlProgress
 from ccpapers.crawl.report import build_report
 from ccpapers.crawl.sources.base import Window
+from ccpapers.errors import CcpapersError
 from ccpapers.io import write_json, write_jsonl, write_parquet
 from ccpapers.licenses import LicensePolicy
 from ccpapers.registry import PARSERS
-from ccpapers.types import Paper
+from ccpapers.types import Paper, PaperRef
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +45,11 @@ TODO_STATES = ("discovered", "fetched", "parsed")
 TRANSIENT_ERRORS = frozenset({"timeout", "connection", "http_429", "robots_unavailable"})
 
 
-class TooManyErrors(RuntimeError):
+def transient(code: str) -> bool:
+    return code in TRANSIENT_ERRORS or code.startswith("http_5")
+
+
+class TooManyErrors(CcpapersError, RuntimeError):
     """Many papers in a row failed with network or server errors: the crawl stops politely."""
 
 
@@ -67,6 +81,9 @@ def make_client(cfg: CrawlConfig, cache: FetchCache | None) -> PoliteClient:
         timeout=cfg.timeout,
         max_retries=cfg.max_retries,
         cache=cache,
+        max_bytes=cfg.max_page_bytes,
+        deadline=cfg.request_deadline,
+        max_crawl_delay=cfg.max_crawl_delay,
     )
 
 
@@ -109,12 +126,41 @@ class Crawl:
         self.policy = LicensePolicy(cfg.license_policy)
         self.source = make_source(cfg, self.journals, self.table)
         self._lock = _lock_work(self.work)
-        self.db = JournalDB(journal_db_path(self.work))
-        self.client = client or make_client(cfg, FetchCache(self.work / "raw", self.db))
+        try:
+            self.db = JournalDB(journal_db_path(self.work))
+        except BaseException:
+            if self._lock is not None:
+                self._lock.close()
+            raise
+        bases = {"site": cfg.site, "api": cfg.crossref_api}
+        self.client = client or make_client(cfg, FetchCache(self.work / "raw", self.db, bases))
         self.discovery_errors: dict[str, str] = {}
         self.new_refs = 0
         self.stopped: str | None = None
         self.consecutive_errors = 0
+        self.windows_done = self.windows_failed = 0  # this run
+        self.attempted = self.fetched = 0  # papers this run
+        self.papers_file: Path | None = None
+
+    # -- stable URLs -----------------------------------------------------------------------
+    def stable_ref(self, ref: PaperRef) -> PaperRef:
+        """``ref`` with its URL stored as a path when it is under ``--site``."""
+        site = self.cfg.site
+        if ref.url.startswith(site + "/"):
+            return dataclasses.replace(ref, url=ref.url[len(site) :])
+        return ref
+
+    def resolve(self, row: dict[str, Any]) -> str:
+        """The URL to fetch for a journal row: a stored path is put under today's ``--site``;
+        an absolute article URL built from an older ``--site`` (journals written before paths
+        were stored) is moved there too. A user's own absolute URL is kept."""
+        url = row["url"]
+        if url.startswith("/"):
+            return self.cfg.site + url
+        parts = urlsplit(url)
+        if row["source"] in ("crossref", "listing") and parts.path.startswith("/articles/"):
+            return self.cfg.site + parts.path
+        return url
 
     # -- discovery -----------------------------------------------------------------------
     def discover(self, progress: CrawlProgress) -> None:
@@ -127,57 +173,35 @@ class Crawl:
     def _discover_window(self, w: Window) -> None:
         if w.first_url is None:
             for ref in w.refs:
-                self.new_refs += self.db.add_ref(ref)
+                self.new_refs += self.db.add_ref(self.stable_ref(ref))
             return
         rec = self.db.window(w.key)
         if rec and rec["state"] == "done" and not self.cfg.refresh:
             return
-        refresh = self.cfg.refresh
-        url: str | None = w.first_url
-        found, expected, pages = 0, None, 0
-        by_doi: set[str] | None = set() if self.source.name == "listing" else None
-        while url:
-            try:
-                # Listing pages shift as papers appear: an unfinished year is walked afresh from
-                # page 1 and resumed by DOI (known DOIs are skipped), never by page number.
-                fresh = refresh or by_doi is not None
-                resp = self.client.get(url, use_cache=not fresh)
-                page = self.source.parse_page(w, resp.content, url)
-            except BlockedError:
-                raise
-            except HttpStatusError as exc:
-                if pages and not refresh and exc.status in (400, 404, 410):
-                    # a stale Crossref cursor from an interrupted run: walk the window afresh
-                    log.info("%s: %s, discovering the window again", w.key, exc)
-                    refresh, url, found, pages = True, w.first_url, 0, 0
-                    by_doi = set() if by_doi is not None else None
-                    continue
-                self._window_failed(w, found, expected, exc.code, str(exc))
-                return
-            except FetchError as exc:
-                self._window_failed(w, found, expected, exc.code, str(exc))
-                return
-            except ValueError as exc:
-                self._window_failed(w, found, expected, "bad_discovery_page", str(exc))
-                return
-            pages += 1
-            self.new_refs += self.db.add_refs(page.refs)
-            if by_doi is not None:  # listing pages shift as papers appear: count distinct DOIs
-                by_doi.update(r.doi for r in page.refs)
-                found = len(by_doi)
-            else:
-                found += len(page.refs)
-            expected = page.expected if page.expected is not None else expected
-            self.db.set_window(w.key, "partial", found, expected)
-            if self.source.name == "listing" and expected is not None and found >= expected:
-                break  # the year is complete by DOI count, whatever page the site is on
-            url = page.next_url
-        self.db.set_window(w.key, "done", found, expected)
+        try:
+            walk_window(self, w)
+        except WindowFailed as exc:
+            self.windows_failed += 1
+            # one warning per kind of error (the client already warned about robots.txt)
+            seen = any(k != w.key and v.startswith(exc.code + ":") for k, v in self.discovery_errors.items())
+            loud = not seen and exc.code != "robots_unavailable"
+            (log.warning if loud else log.info)("discovery of %s failed: %s", w.key, exc)
+            self._count_error(exc.code, f"discovery windows in a row failed ({exc.code}, last: {exc})")
+            return
+        self.windows_done += 1
+        self.consecutive_errors = 0
 
-    def _window_failed(self, w: Window, found: int, expected: int | None, code: str, msg: str) -> None:
-        log.warning("discovery of %s failed: %s", w.key, msg)
-        self.discovery_errors[w.key] = f"{code}: {msg}"
-        self.db.set_window(w.key, "failed", found, expected)
+    def _count_error(self, code: str, what: str) -> None:
+        """Stop the crawl politely after ``max_consecutive_errors`` network/server errors in a row."""
+        if not transient(code):
+            return
+        self.consecutive_errors += 1
+        if self.consecutive_errors >= self.cfg.max_consecutive_errors:
+            raise TooManyErrors(
+                f"{self.consecutive_errors} {what}; the site seems down or is limiting this client. "
+                "Stopped to stay polite; finished work is saved, re-run later to resume "
+                "(check --site/--crossref-api and your connection; lower --rate if it repeats)."
+            )
 
     # -- fetch, parse, decide --------------------------------------------------------------
     def recheck_decided(self) -> None:
@@ -211,31 +235,28 @@ class Crawl:
 
     def _process_one(self, row: dict[str, Any], parser: Any) -> int:
         doi = row["doi"]
+        url = self.resolve(row)
+        self.attempted += 1
         try:
-            resp = self.client.get(row["url"], use_cache=not self.cfg.refresh, validate=html_complete)
+            resp = self.client.get(url, use_cache=not self.cfg.refresh, validate=html_complete)
         except BlockedError:
             raise
         except FetchError as exc:
             self.db.fail(doi, exc.code, str(exc))
-            if exc.code in TRANSIENT_ERRORS or exc.code.startswith("http_5"):
-                self.consecutive_errors += 1
-                if self.consecutive_errors >= self.cfg.max_consecutive_errors:
-                    raise TooManyErrors(
-                        f"{self.consecutive_errors} papers in a row failed ({exc.code}, last: {exc}); "
-                        "the site seems down or is limiting this client. Stopped to stay polite; "
-                        "finished work is saved, re-run later to resume (lower --rate if it repeats)."
-                    ) from exc
+            self._count_error(exc.code, f"papers in a row failed ({exc.code}, last: {exc})")
             return 0
         self.consecutive_errors = 0
+        self.fetched += 1
         self.db.set_state(doi, "fetched", error=None, message=None)
         evidence = [("crossref", hint) for hint in json.loads(row["license_hint"] or "[]")]
+        content = to_utf8(resp.content, resp.headers.get("content-type"))
         try:
-            paper = parser.parse(resp.content, url=row["url"], extra_evidence=evidence)
+            paper = parser.parse(content, url=url, extra_evidence=evidence)
         except ValueError as exc:  # ParseError is a ValueError
             self.db.fail(doi, "parse_failed", str(exc))
             return 0
         except Exception as exc:  # a parser bug must not stop the crawl; it is counted
-            log.exception("parser crashed on %s", row["url"])
+            log.exception("parser crashed on %s", url)
             self.db.fail(doi, "parser_crash", f"{type(exc).__name__}: {exc}")
             return 0
         paper.doi = (paper.doi or doi).lower()
@@ -256,13 +277,42 @@ class Crawl:
         return [Paper.from_dict(json.loads(r["paper"])) for r in self.db.refs(("kept",))]
 
     def write_outputs(self) -> int:
+        """Write the kept papers; with none kept, no papers file is written (and one left by
+        an earlier run, which would no longer be true, is removed)."""
         papers = self.kept_papers()
         if self.cfg.max_papers is not None:
             papers = papers[: self.cfg.max_papers]
-        write_parquet(self.out_dir / "papers.parquet", papers)
+        parquet, jsonl = self.out_dir / "papers.parquet", self.out_dir / "papers.jsonl"
+        if not papers:
+            parquet.unlink(missing_ok=True)
+            jsonl.unlink(missing_ok=True)
+            return 0
+        write_parquet(parquet, papers)
+        self.papers_file = parquet
         if self.cfg.jsonl:
-            write_jsonl(self.out_dir / "papers.jsonl", papers)
+            write_jsonl(jsonl, papers)
         return len(papers)
+
+    def failure(self) -> str | None:
+        """One line when the crawl has nothing to show (no paper kept, in this run or before)
+        because every request failed; else None."""
+        if self.db.count_where("state='kept'"):
+            return None
+        if self.attempted and not self.fetched:
+            errors = self.db.grouped("failed", "error")
+            top = max(errors, key=lambda k: errors[k]) if errors else "unknown"
+            return (
+                f"nothing could be fetched: all {self.attempted} papers tried failed "
+                f"(mostly {top}; see 'failed' above). Check --site ({self.cfg.site}) and your connection."
+            )
+        if self.windows_failed and not self.windows_done and not self.attempted:
+            codes = sorted({v.split(":", 1)[0] for v in self.discovery_errors.values()})
+            return (
+                f"nothing could be fetched: all {self.windows_failed} discovery windows tried failed "
+                f"({', '.join(codes)}). Check --site ({self.cfg.site}), --crossref-api "
+                f"({self.cfg.crossref_api}) and your connection."
+            )
+        return None
 
     def close(self) -> None:
         self.client.close()
@@ -272,27 +322,32 @@ class Crawl:
 
 
 def run_crawl(cfg: CrawlConfig, *, client: PoliteClient | None = None, console: Any = None) -> dict:
-    """Run (or resume) a crawl; returns the report (also written to WORK/papers/report.json)."""
+    """Run (or resume) a crawl; returns the report (also written to WORK/papers/report.json).
+
+    A damaged journal raises :class:`~ccpapers.crawl.journal_db.JournalError` (what to do).
+    """
     started = time.monotonic()
     crawl = Crawl(cfg, client)
-    write_resolved_config(cfg, crawl.out_dir)
-    progress = CrawlProgress(enabled=cfg.progress, console=console)
     try:
-        with progress:
-            crawl.discover(progress)
-            if not cfg.dry_run:
-                crawl.recheck_decided()
-                crawl.process(progress)
-    except BlockedError as exc:
-        crawl.stopped = f"blocked: {exc}"
-    except TooManyErrors as exc:
-        crawl.stopped = f"errors: {exc}"
-    finally:
+        write_resolved_config(cfg, crawl.out_dir)
+        progress = CrawlProgress(enabled=cfg.progress, console=console)
         try:
+            with progress:
+                crawl.discover(progress)
+                if not cfg.dry_run:
+                    crawl.recheck_decided()
+                    crawl.process(progress)
+        except BlockedError as exc:
+            crawl.stopped = f"blocked: {exc}"
+        except TooManyErrors as exc:
+            crawl.stopped = f"errors: {exc}"
+        finally:
             if not cfg.dry_run:
                 crawl.write_outputs()
             report = build_report(crawl, time.monotonic() - started)
             write_json(crawl.out_dir / "report.json", report)
-        finally:
-            crawl.close()
+    except sqlite3.Error as exc:
+        raise journal_error(crawl.db.path, exc) from exc
+    finally:
+        crawl.close()
     return report

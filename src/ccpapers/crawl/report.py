@@ -19,14 +19,20 @@ def build_report(crawl: Any, elapsed: float) -> dict[str, Any]:
         licences[json.loads(row["paper"])["license"]["hub_id"]] += 1
     journals = db.by_journal()
     windows = db.windows()
-    mismatches = [
-        {"window": w["key"], "found": w["found"], "site_count": w["expected"]}
+    mismatches = [  # every source that announces a count (Crossref total-results, listing facets)
+        {"window": w["key"], "found": w["found"], "expected": w["expected"]}
         for w in windows
-        if w["key"].startswith("listing:") and w["expected"] is not None and w["found"] != w["expected"]
+        if w["state"] == "done" and w["expected"] is not None and w["found"] != w["expected"]
     ]
     stats = crawl.client.stats
     cfg = crawl.cfg
+    failure = crawl.failure()
+    stopped = crawl.stopped or ""
+    outcome = "failed" if failure else "stopped" if stopped.startswith(("blocked", "errors")) else "ok"
     return {
+        "outcome": outcome,
+        "failure": failure,
+        "papers_file": str(crawl.papers_file) if crawl.papers_file else None,
         "source": cfg.source,
         "journals": list(cfg.journals) if cfg.source != "dois" else [],
         "years": cfg.years,
@@ -90,11 +96,13 @@ def print_report(report: dict[str, Any], console: Any = None) -> None:
             table.add_row(f"[red]failed: {error}[/red]", str(n))
         if report["pending"]:
             table.add_row("pending (re-run to continue)", str(report["pending"]))
-    for key, msg in report["windows"]["failed"].items():
-        table.add_row(f"[red]discovery failed: {key}[/red]", msg.split(":", 1)[0])
+    failed_windows = Counter(msg.split(":", 1)[0] for msg in report["windows"]["failed"].values())
+    for code, n in sorted(failed_windows.items()):  # one row per error, not one per window
+        table.add_row(f"[red]discovery failed: {code}[/red]", f"{n} window{'s' if n > 1 else ''}")
     for m in report["windows"]["count_mismatches"]:
         table.add_row(
-            f"[yellow]listing count differs: {m['window']}[/yellow]", f"{m['found']}/{m['site_count']}"
+            f"[yellow]count differs (found/announced): {m['window']}[/yellow]",
+            f"{m['found']}/{m['expected']}",
         )
     table.add_row("requests", str(report["requests"]))
     table.add_row("bytes", _human_bytes(report["bytes"]))
@@ -102,4 +110,6 @@ def print_report(report: dict[str, Any], console: Any = None) -> None:
     table.add_row("elapsed", f"{report['elapsed_s']:.1f} s")
     console.print(table)
     if report.get("stopped"):
-        console.print(f"[bold red]stopped:[/bold red] {report['stopped']}")
+        console.print(f"[bold red]stopped:[/bold red] {report['stopped']}", highlight=False)
+    if report.get("failure"):
+        console.print(f"[bold red]failed:[/bold red] {report['failure']}", highlight=False)

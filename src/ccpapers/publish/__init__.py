@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from ccpapers.errors import InputError
+
 log = logging.getLogger(__name__)
 STATE_DIR = ".ccpapers"  # local bookkeeping inside the repo folder, never uploaded
 
@@ -125,13 +127,14 @@ def write_repo_folder(
         record_schema,
         write_config_shards,
     )
+    from ccpapers.secrets import scrub
 
     build_dir, repo_dir = Path(build_dir), Path(repo_dir)
     report = _read_report(build_dir)
     tables = read_build_splits(build_dir)
     plans, drops = plan_configs(tables)
     if not plans:
-        raise ValueError(f"{build_dir}: no row can be published (drops: {dict(drops)})")
+        raise InputError(f"{build_dir}: no row can be published (drops: {dict(drops)})")
     names = [p.name for p in plans]
     default = _choose_default(names, default_config)
     tmp = repo_dir.parent / f".{repo_dir.name}.tmp-{os.getpid()}"
@@ -178,8 +181,8 @@ def write_repo_folder(
             ccpapers_version=__version__,
             spec=spec,
         )
-        (tmp / "README.md").write_text(render_card(ctx, card_template), encoding="utf-8")
-        (tmp / "LICENSE.md").write_text(render_license(ctx), encoding="utf-8")
+        (tmp / "README.md").write_text(scrub(render_card(ctx, card_template)), encoding="utf-8")
+        (tmp / "LICENSE.md").write_text(scrub(render_license(ctx)), encoding="utf-8")
         drops_per_split: Counter[str] = Counter()
         for (split, _reason), n in drops.items():
             drops_per_split[split] += n

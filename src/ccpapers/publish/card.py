@@ -200,11 +200,32 @@ def _count_table(ctx: CardContext, key: str, label: str) -> str:
     return _table([label, "Papers", "Rows"], [[k, len(papers[k]), rows[k]] for k in order])
 
 
+def _missing(rep: dict[str, Any]) -> list[str]:
+    """Lines naming the splits the build spec asked for but the build could not make, and the
+    splits made by a fallback generator instead of the one the spec names."""
+    lines = []
+    cannot = rep.get("cannot_make") or {}
+    if isinstance(cannot, dict) and cannot:
+        lines += [
+            "**Missing splits:** the build spec asked for these splits, but this build could not make them:",
+            "",
+        ]
+        lines += [f"- `{split}`: {why}" for split, why in sorted(cannot.items())]
+    substituted = rep.get("substituted") or {}
+    if isinstance(substituted, dict) and substituted:
+        lines += ["", "**Made by a fallback generator:**", ""]
+        lines += [f"- `{split}`: {why}" for split, why in sorted(substituted.items())]
+    return lines
+
+
 def _generation(ctx: CardContext) -> str:
     rep = ctx.build_report
     lines = [f"Build spec: `{rep.get('spec') or ctx.spec}`."]
     if "papers_used" in rep or "papers" in rep:
         lines[0] += f" Papers read: {rep.get('papers', '?')}, used: {rep.get('papers_used', '?')}."
+    missing = _missing(rep)
+    if missing:
+        lines += ["", *missing]
     gens = rep.get("generators")
     if isinstance(gens, dict) and gens:
         header = ["Split", "Generator", "Version", "Prompt version", "Backend", "Model"]
@@ -298,10 +319,18 @@ def _summary(ctx: CardContext) -> str:
     for c in ctx.configs:
         if c.kind not in kinds:
             kinds.append(c.kind)
+    cannot = ctx.build_report.get("cannot_make") or {}
+    missing = (
+        f" **Missing splits** (asked for by the build spec, not made): {', '.join(f'`{s}`' for s in cannot)};"
+        " see *How the data was generated*."
+        if isinstance(cannot, dict) and cannot
+        else ""
+    )
     return (
         f"Knowledge-injection training data built from {len(dois)} Creative-Commons licensed "
         f"scientific papers ({', '.join(journals) or 'journals unknown'}): {len(ctx.rows)} rows in "
         f"{len(kinds)} kinds ({', '.join(kinds)}), offered as {len(ctx.configs)} licence-tier configs."
+        + missing
     )
 
 

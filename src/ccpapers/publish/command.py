@@ -29,24 +29,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
-def _explicit(args: argparse.Namespace, key: str) -> bool:
-    from ccpapers.config import parse_overrides
-
-    return hasattr(args, f"cfg_{key}") or key in parse_overrides(getattr(args, "overrides", []) or [])
-
-
 def resolve(args: argparse.Namespace):
     """The PublishConfig of a command line, with the --repo-implies-push rule applied."""
     import dataclasses
 
-    from ccpapers.config import load_yaml, resolve_config
+    from ccpapers.config import resolve_config_and_keys
     from ccpapers.publish.config import PublishConfig
 
-    cfg = resolve_config(PublishConfig, args)
-    from_file = load_yaml(args.config) if getattr(args, "config", None) else {}
-    repo_given = _explicit(args, "repo") or "repo" in from_file
-    push_given = _explicit(args, "push") or "push" in from_file
-    if repo_given and cfg.repo and not push_given:
+    cfg, given = resolve_config_and_keys(PublishConfig, args)
+    if "repo" in given and cfg.repo and "push" not in given:
         cfg = dataclasses.replace(cfg, push=True)
     return cfg
 

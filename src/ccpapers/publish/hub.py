@@ -19,12 +19,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ccpapers.errors import CcpapersError
+
 log = logging.getLogger(__name__)
 OWNED_PREFIXES = ("data/",)  # remote files here that the folder lacks are stale -> deleted
 LOCAL_IGNORE = (".ccpapers/", ".git/", ".cache/")
 
 
-class PushError(RuntimeError):
+class PushError(CcpapersError, RuntimeError):
     """The push could not be done; the message says why and what to do."""
 
 

@@ -10,19 +10,18 @@ MCQ, rewrites, translations) may not be shared from ND sources. Every config has
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import types
-import typing
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any
 
-from ccpapers.licenses import parse_license
-from ccpapers.types import TIERS, Record
+from ccpapers.errors import CcpapersError
+from ccpapers.io import arrow_schema
+from ccpapers.licenses import id_url_conflict, license_from_id
+from ccpapers.types import GENERATED_SPLITS, TIERS, Record
 
 VERBATIM_KINDS: tuple[str, ...] = (
     "abstract",
@@ -33,14 +32,16 @@ VERBATIM_KINDS: tuple[str, ...] = (
     "methods",
     "other",
 )
-DERIVED_KINDS: tuple[str, ...] = ("qa", "mcq", "rewrite", "translation")
+DERIVED_KINDS: tuple[str, ...] = GENERATED_SPLITS
 KIND_ORDER: tuple[str, ...] = VERBATIM_KINDS + DERIVED_KINDS
 SPLIT_NAME = "train"
 MAX_ROW_GROUP_BYTES = 100 * 1024 * 1024  # datasets' MAX_ROW_GROUP_SIZE; the viewer wants < ~286 MiB
 
 
-class BuildError(ValueError):
+class BuildError(CcpapersError, ValueError):
     """The build folder cannot be published (names the file and what to do)."""
+
+    exit_code = 1
 
 
 def kind_sort_key(kind: str) -> tuple[int, str]:
@@ -65,32 +66,17 @@ def split_config_name(name: str) -> tuple[str, str]:
 
 @cache
 def licence_info(hub_id: str) -> tuple[str | None, str | None]:
-    """(tier, url) of a row licence id, or (None, None) when it is not a known CC licence."""
-    lic = parse_license(hub_id or "")
-    if lic.hub_id != hub_id or lic.tier is None:
+    """(tier, url) of a row licence id (``cc-by-4.0``, versionless ``cc-by``, ``cc0-1.0``,
+    ``pdm-1.0``), or (None, None) when it is not a known licence id."""
+    lic = license_from_id(hub_id)
+    if lic is None or lic.tier is None:
         return None, None
     return lic.tier, lic.url
 
 
-def _arrow_type(hint: Any) -> Any:
-    import pyarrow as pa
-
-    origin = get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        (inner,) = [a for a in get_args(hint) if a is not type(None)]
-        return _arrow_type(inner)
-    if origin is list:
-        return pa.list_(_arrow_type(get_args(hint)[0]))
-    return {str: pa.string(), int: pa.int64(), bool: pa.bool_(), float: pa.float64()}[hint]
-
-
-@cache
 def record_schema() -> Any:
     """One Arrow schema for every published row: the fields of Record, in order."""
-    import pyarrow as pa
-
-    hints = get_type_hints(Record)
-    return pa.schema([pa.field(f.name, _arrow_type(hints[f.name])) for f in dataclasses.fields(Record)])
+    return arrow_schema(Record)
 
 
 def _part_files(build_dir: Path, split: str) -> list[Path]:
@@ -120,7 +106,13 @@ def read_build_splits(build_dir: Path) -> dict[str, Any]:
     for split in splits:
         rows: list[dict[str, Any]] = []
         for path in _part_files(build_dir, split):
-            for i, raw in enumerate(pq.read_table(path).to_pylist()):
+            try:
+                table = pq.read_table(path)
+            except (pa.ArrowException, OSError) as exc:
+                raise BuildError(
+                    f"{path} is not a readable Parquet file ({exc}); re-run `ccpapers build` to rewrite it"
+                ) from exc
+            for i, raw in enumerate(table.to_pylist()):
                 try:
                     rec = Record.from_dict(raw)
                 except (TypeError, ValueError) as exc:
@@ -151,7 +143,9 @@ def plan_configs(tables: dict[str, Any]) -> tuple[list[ConfigPlan], Counter[tupl
     """Route rows into tier configs; returns the configs (non-empty only) and drop reasons.
 
     Dropped, and counted per ``(split, reason)``: rows whose licence is not a known CC
-    licence (``unknown-license <id>``) and ND rows in derived kinds (``no-derivatives``).
+    licence (``unknown-license <id>``), rows whose ``license_url`` names another licence than
+    their ``license`` (``license-url-mismatch``: which one is true cannot be known) and ND rows
+    in derived kinds (``no-derivatives``).
     """
     import pyarrow as pa
 
@@ -161,10 +155,14 @@ def plan_configs(tables: dict[str, Any]) -> tuple[list[ConfigPlan], Counter[tupl
         table = tables[kind]
         offered = tiers_for(kind)
         row_tiers = []
-        for lic in table.column("license").to_pylist():
+        urls = table.column("license_url").to_pylist()
+        for lic, url in zip(table.column("license").to_pylist(), urls, strict=True):
             tier = licence_info(lic)[0]
             if tier is None:
                 drops[(kind, f"unknown-license {lic}")] += 1
+            elif id_url_conflict(lic, url):
+                drops[(kind, "license-url-mismatch")] += 1
+                tier = None
             elif tier not in offered:
                 drops[(kind, "no-derivatives licence in a derived split")] += 1
                 tier = None

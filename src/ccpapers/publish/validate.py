@@ -5,7 +5,8 @@
 - every config loads with ``datasets.load_dataset(<folder>, <config>)`` (offline);
 - every config has the row count the build says it must have (and each kind's widest tier
   plus its dropped rows equals the build report's count for that split);
-- no row's licence lies outside its config's tier; no ND row in a derived config;
+- no row's licence lies outside its config's tier; no ND row in a derived config; no row's
+  ``license_url`` names another licence than its ``license``;
 - every row carries ``doi``, ``license`` and ``license_url``; all configs share one schema;
 - every Parquet file is referenced by exactly one config.
 """
@@ -17,7 +18,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ccpapers.licenses import HUB_LICENSE_IDS
+from ccpapers.errors import CcpapersError
+from ccpapers.licenses import HUB_LICENSE_IDS, id_url_conflict
 from ccpapers.types import TIERS
 
 REQUIRED_KEYS = (
@@ -33,7 +35,7 @@ REQUIRED_KEYS = (
 BUILDER_KEYS = {"config_name", "data_files", "data_dir", "default", "features"}
 
 
-class ValidationError(RuntimeError):
+class ValidationError(CcpapersError, RuntimeError):
     """The repo folder must not be pushed; ``problems`` lists every reason."""
 
     def __init__(self, folder: Path, problems: list[str]) -> None:
@@ -157,6 +159,12 @@ def validate_repo_folder(
                     problems.append(
                         f"config `{name}` (tier {tier}) holds {n} row(s) licensed `{lic}`, outside its tier"
                     )
+            pairs = zip(ds["license"], ds["license_url"], strict=True)
+            mismatched = sum(1 for lic, url in pairs if id_url_conflict(lic, url))
+            if mismatched:
+                problems.append(
+                    f"config `{name}`: {mismatched} row(s) whose license_url names another licence"
+                )
             for col in ("doi", "license", "license_url"):
                 missing = sum(1 for v in ds[col] if not v)
                 if missing:

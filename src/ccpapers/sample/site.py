@@ -4,8 +4,9 @@ Routes: ``/robots.txt``; ``/<slug>/articles?type=article&year=Y&page=N`` (listin
 ``/articles/<id>`` (article page); ``/crossref/journals/<eISSN>/works?filter=…&rows=…&cursor=…``
 (Crossref JSON with cursor paging, ``X-Rate-Limit-*`` headers). Optional behaviour for
 tests and benchmarks: injected latency, a server-side rate limit answering 429 with
-``Retry-After``, a cookie redirect, and one-shot faults per path (429, 503, slow, reset,
-truncated, blocked). Every request is logged in ``SampleSite.log``.
+``Retry-After``, a cookie redirect, and one-shot faults per path (:class:`Fault`: 429, 503,
+slow, reset, truncated, blocked, redirect, short or over-announced Crossref pages, gzip
+bomb, huge body, slow drip, another charset). Every request is logged in ``SampleSite.log``.
 
     with SampleSite(latency=(0.05, 0.2)) as site:
         site.url, site.log
@@ -16,6 +17,7 @@ truncated, blocked). Every request is logged in ``SampleSite.log``.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import random
 import socket
@@ -24,32 +26,16 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ccpapers.sample import load_sample
+from ccpapers.sample.faults import Fault, filler, gzip_bomb, reencode
 from ccpapers.sample.feeds import crossref_item, render_listing, robots_txt
 from ccpapers.sample.render import render_article
 
 BLOCKED_PAGE = b"<html><head><title>403 Forbidden</title></head><body><h1>Blocked</h1></body></html>"
-
-
-@dataclass
-class Fault:
-    """One injected misbehaviour for the next request to a path.
-
-    kind: ``status`` (``status`` code, optional ``retry_after``), ``slow`` (sleep ``seconds``
-    before answering), ``reset`` (close the connection abruptly), ``truncate`` (serve the
-    body cut to ``keep`` bytes, correctly framed), ``blocked`` (403 "Blocked" page).
-    """
-
-    kind: str
-    status: int = 503
-    retry_after: str | None = None
-    seconds: float = 0.0
-    keep: int = 2000
 
 
 def _cursor(offset: int) -> str:
@@ -86,7 +72,7 @@ class SampleSite:
         self.port = port
         self.latency = latency
         self.rate_limit = rate_limit
-        self.faults = {k: list(v) for k, v in (faults or {}).items()}
+        self.faults: dict[str, list[Fault]] = {}
         self.disallow = disallow or []
         self.crawl_delay = crawl_delay
         self.require_cookies = require_cookies
@@ -95,6 +81,8 @@ class SampleSite:
         self.rng = random.Random(seed)
         self.log: list[dict[str, Any]] = []
         self.lock = threading.Lock()
+        for path, queue in (faults or {}).items():
+            self.add_fault(path, *queue)
         self._last_allowed = 0.0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -125,6 +113,9 @@ class SampleSite:
 
     # -- helpers for tests -------------------------------------------------------------------
     def add_fault(self, path: str, *faults: Fault) -> None:
+        for fault in faults:
+            if fault.kind == "gzip_bomb":
+                gzip_bomb(fault.size)  # built now, not while a client waits for the answer
         with self.lock:
             self.faults.setdefault(path, []).extend(faults)
 
@@ -153,8 +144,10 @@ class SampleSite:
             return False
 
     # -- routing -----------------------------------------------------------------------------
-    def route(self, path: str, query: dict[str, list[str]]) -> tuple[int, str, bytes, dict[str, str]]:
-        """(status, content type, body, headers) for a GET."""
+    def route(
+        self, path: str, query: dict[str, list[str]], fault: Fault | None = None
+    ) -> tuple[int, str, bytes, dict[str, str]]:
+        """(status, content type, body, headers) for a GET (``fault``: a Crossref page fault)."""
         q = {k: v[0] for k, v in query.items()}
         slug = self.journal["slug"]
         if path == "/robots.txt":
@@ -177,10 +170,10 @@ class SampleSite:
             html = render_listing(self.journal, self.articles, year, page, self.page_size)
             return 200, "text/html; charset=utf-8", html.encode(), {}
         if path == f"/crossref/journals/{self.journal['eissn']}/works":
-            return self._crossref(q)
+            return self._crossref(q, fault)
         return 404, "text/html", b"<html><body><h1>Page not found</h1></body></html>", {}
 
-    def _crossref(self, q: dict[str, str]) -> tuple[int, str, bytes, dict[str, str]]:
+    def _crossref(self, q: dict[str, str], fault: Fault | None) -> tuple[int, str, bytes, dict[str, str]]:
         filters = dict(f.split(":", 1) for f in q.get("filter", "").split(",") if ":" in f)
         start, until = filters.get("from-pub-date", "0000"), filters.get("until-pub-date", "9999")
         items = [
@@ -193,13 +186,16 @@ class SampleSite:
         except (ValueError, IndexError):
             return 400, "application/json", b'{"status":"failed","message":"bad cursor"}', {}
         page = items[offset : offset + rows]
+        if fault is not None and fault.kind == "short":  # Crossref may serve fewer than rows
+            page = page[: fault.keep]
+        extra = fault.keep if fault is not None and fault.kind == "total" else 0
         message = {
             "facets": {},
-            "total-results": len(items),
+            "total-results": len(items) + extra,
             "items": [crossref_item(a, self.journal, self.url) for a in page],
             "items-per-page": rows,
             "query": {"start-index": 0, "search-terms": None},
-            "next-cursor": _cursor(offset + rows),
+            "next-cursor": _cursor(offset + len(page)),
         }
         body = json.dumps(
             {"status": "ok", "message-type": "work-list", "message-version": "1.0.0", "message": message}
@@ -254,14 +250,63 @@ class _Handler(BaseHTTPRequestHandler):
             elif fault.kind == "status":
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
                 return self._send(entry, fault.status, "text/plain", b"temporarily unavailable", headers)
+            elif fault.kind == "redirect":
+                return self._send(entry, fault.status, "text/html", b"", {"Location": fault.location})
+            elif fault.kind in ("gzip_bomb", "huge", "drip", "drip_headers"):
+                return self._hostile(entry, fault, parts.path)
         if site.require_cookies and parts.path.startswith("/articles/"):
             redirect = self._cookie_redirect(parts.path, parse_qs(parts.query))
             if redirect:
                 return self._send(entry, 302, "text/html", b"", redirect)
-        status, ctype, body, headers = site.route(parts.path, parse_qs(parts.query))
+        status, ctype, body, headers = site.route(parts.path, parse_qs(parts.query), fault)
         if fault is not None and fault.kind == "truncate":
             body = body[: fault.keep]
+        if fault is not None and fault.kind == "encode":
+            body = reencode(body, fault.charset, fault.strip_meta)
+            ctype = ctype.split(";")[0] + (f"; charset={fault.charset}" if fault.header_charset else "")
         self._send(entry, status, ctype, body, headers)
+
+    def _hostile(self, entry: dict[str, Any], fault: Fault, path: str) -> None:
+        """A gzip bomb, a huge body, or an answer dripped byte by byte; generated while sent."""
+        ctype = "text/plain" if path == "/robots.txt" else "text/html"
+        line = b"Disallow: /filler/\n" if path == "/robots.txt" else b"<p>filler filler filler filler.</p>\n"
+        head = {"Content-Type": ctype}
+        if fault.kind == "gzip_bomb":
+            body = gzip_bomb(fault.size)
+            head.update({"Content-Encoding": "gzip", "Content-Length": str(len(body))})
+            chunks: Any = (body[i : i + 65536] for i in range(0, len(body), 65536))
+        else:
+            chunks = filler(fault.size, line)
+            if path == "/robots.txt":  # one endless group of rules
+                chunks = itertools.chain([b"User-agent: *\n"], filler(fault.size - 14, line))
+            if fault.declare_length or fault.kind != "huge":
+                head["Content-Length"] = str(fault.size)
+            else:
+                head["Connection"] = "close"  # the body ends when the connection does
+        entry["status"] = 200
+        self.close_connection = True  # the client may hang up mid-body: no keep-alive after this
+        try:
+            if fault.kind == "drip_headers":
+                raw = b"HTTP/1.1 200 OK\r\n" + b"".join(f"{k}: {v}\r\n".encode() for k, v in head.items())
+                for byte in raw + b"\r\n":
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(fault.seconds)
+                return
+            self.send_response(200)
+            for k, v in head.items():
+                self.send_header(k, v)
+            self.end_headers()
+            for chunk in chunks:
+                if fault.kind == "drip":
+                    for i in range(len(chunk)):
+                        self.wfile.write(chunk[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(fault.seconds)
+                else:
+                    self.wfile.write(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client refused the rest: what these faults are for
 
     def _cookie_redirect(self, path: str, query: dict[str, list[str]]) -> dict[str, str] | None:
         """nature.com's cookie check: set a cookie and bounce; a client that does not send it

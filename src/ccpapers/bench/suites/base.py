@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ccpapers.errors import CcpapersError
+
 # order in which a document's texts are taken when fewer than all are used per fact
 DEFAULT_VARIANT_ORDER = (
     "original",
@@ -74,5 +76,5 @@ class Suite:
         }
 
 
-class SuiteError(ValueError):
+class SuiteError(CcpapersError, ValueError):
     """A suite file or build folder that cannot be used (message names it and the fix)."""

@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ccpapers.bench.suites.base import Document, Question, Suite, SuiteError
+from ccpapers.config import ConfigError, read_yaml_mapping
 
 
 def parse_fictional(data: dict[str, Any], origin: str = "fictional suite") -> Suite:
@@ -59,7 +58,8 @@ def load_fictional(path: str | Path | None = None) -> Suite:
         p = resolve_recipe("train", path or "suites/fictional.yaml")
     except FileNotFoundError as exc:
         raise SuiteError(f"fictional suite file not found: {exc}") from exc
-    data = yaml.safe_load(Path(p).read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise SuiteError(f"{p}: expected a mapping with 'documents'")
+    try:
+        data = read_yaml_mapping(p, "fictional suite file")
+    except ConfigError as exc:
+        raise SuiteError(str(exc)) from exc
     return parse_fictional(data, origin=str(p))

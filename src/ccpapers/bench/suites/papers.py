@@ -11,8 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from ccpapers.bench.suites.base import Document, Question, Suite, SuiteError
-
-TEXT_SPLITS = ("abstract", "introduction", "conclusion", "rewrite", "translation")
+from ccpapers.types import TRAINING_TEXT_SPLITS
 
 
 def _read_split(folder: Path, split: str) -> list:
@@ -51,7 +50,7 @@ def resolve_build(build: str | Path, work: Path) -> Path:
 
 
 def load_papers(
-    build: str | Path, work: Path = Path("ccpapers-work"), splits: tuple[str, ...] = TEXT_SPLITS
+    build: str | Path, work: Path = Path("ccpapers-work"), splits: tuple[str, ...] = TRAINING_TEXT_SPLITS
 ) -> Suite:
     folder = resolve_build(build, work)
     texts: dict[str, dict[str, str]] = defaultdict(dict)

@@ -8,7 +8,15 @@ from ccpapers.crawl.fetch.errors import (
     FetchError,
     HttpStatusError,
     NetworkError,
+    RefusedError,
     RobotsDisallowed,
 )
 
-__all__ = ["BlockedError", "FetchError", "HttpStatusError", "NetworkError", "RobotsDisallowed"]
+__all__ = [
+    "BlockedError",
+    "FetchError",
+    "HttpStatusError",
+    "NetworkError",
+    "RefusedError",
+    "RobotsDisallowed",
+]

@@ -1,7 +1,9 @@
 """Content-addressed store of fetched bytes: ``WORK/raw/ab/cd/<sha256>.gz``.
 
 The blob is named by the sha256 of the uncompressed bytes; its metadata (url, final url,
-status, headers, fetched_at) is indexed in the crawl journal keyed by the canonical URL.
+status, headers, fetched_at) is indexed in the crawl journal keyed by the canonical URL,
+written relative to a named base (``site:/articles/x``) when it is under one, so the index
+survives the site moving to another host or port.
 Blobs are written to a temporary file and renamed, so a crash never leaves half a blob.
 """
 
@@ -12,7 +14,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ccpapers.crawl.fetch.urls import canonical_url
+from ccpapers.crawl.fetch.urls import canonical_url, stable_key
 from ccpapers.crawl.journal_db import JournalDB
 from ccpapers.io import atomic_write
 
@@ -28,6 +30,7 @@ class Response:
     sha256: str | None = None
     fetched_at: str | None = None
     history: list[str] = field(default_factory=list)
+    truncated: bool = False  # cut at a size cap (robots.txt, error bodies); never cached
 
     @property
     def text(self) -> str:
@@ -59,21 +62,30 @@ class BlobStore:
 
 
 class FetchCache:
-    """Blob store + journal index: ``lookup(url)`` / ``store(response)``."""
+    """Blob store + journal index: ``lookup(url)`` / ``store(response)``.
 
-    def __init__(self, raw_dir: str | Path, db: JournalDB) -> None:
+    ``bases`` names base URLs (``{"site": "https://www.nature.com"}``) whose URLs are keyed
+    by their path under the base, not by host."""
+
+    def __init__(self, raw_dir: str | Path, db: JournalDB, bases: dict[str, str] | None = None) -> None:
         self.blobs = BlobStore(raw_dir)
         self.db = db
+        self.bases = dict(bases or {})
+
+    def key(self, url: str) -> str:
+        return stable_key(url, self.bases)
 
     def lookup(self, url: str) -> Response | None:
-        meta = self.db.get_fetch(canonical_url(url))
+        meta = self.db.get_fetch(self.key(url))
+        if meta is None and self.bases:  # indexed before keys were relative to a base
+            meta = self.db.get_fetch(canonical_url(url))
         if meta is None:
             return None
         data = self.blobs.get(meta["sha256"])
         if data is None:  # blob lost or corrupt: treat as not cached
             return None
         return Response(
-            url=meta["url"],
+            url=url,
             final_url=meta["final_url"],
             status=meta["status"],
             headers=meta["headers"],
@@ -87,8 +99,7 @@ class FetchCache:
         sha = self.blobs.put(resp.content)  # blob first, then the index row
         resp.sha256 = sha
         keep = {k: v for k, v in resp.headers.items() if k.lower() != "set-cookie"}
-        self.db.put_fetch(
-            canonical_url(resp.url), resp.url, resp.final_url, resp.status, keep, sha, len(resp.content)
-        )
-        meta = self.db.get_fetch(canonical_url(resp.url))
+        key = self.key(resp.url)
+        self.db.put_fetch(key, resp.url, resp.final_url, resp.status, keep, sha, len(resp.content))
+        meta = self.db.get_fetch(key)
         resp.fetched_at = meta["fetched_at"] if meta else None

@@ -1,16 +1,18 @@
 """PoliteClient: the one place that talks HTTP.
 
-It honours robots.txt (Disallow, Crawl-delay), paces each lane (site, API) on its own,
+It honours robots.txt (Disallow/Allow with ``*`` and ``$``, Crawl-delay) checked on the URL
+exactly as requested (dot segments resolved) at every redirect hop, paces each lane (site, API) on its own,
 obeys ``Retry-After`` on 429/503, retries {429, 500, 502, 503, 504}, timeouts and
 connection errors with exponential backoff and jitter (bounded), follows redirects one
 polite hop at a time with a cookie jar, names itself and its contact in the User-Agent,
 stops with :class:`BlockedError` on a 403 "Blocked" page, and caches every 2xx body
-content-addressed so that nothing cached is fetched again.
+content-addressed so that nothing cached is fetched again. Bodies are streamed with a size
+cap (decompressed bytes count) and every request has a total deadline; what breaks either is
+refused with a reason (:class:`RefusedError`). robots.txt is read up to ``max_robots_bytes``.
 """
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
 import time
@@ -23,7 +25,9 @@ from urllib.parse import urljoin
 import httpx2
 
 from ccpapers import __version__
+from ccpapers.crawl.fetch.body import CHUNK, human_bytes, read_body, too_slow
 from ccpapers.crawl.fetch.cache import FetchCache, Response
+from ccpapers.crawl.fetch.deadline import Watchdog
 from ccpapers.crawl.fetch.errors import (
     BlockedError,
     FetchError,
@@ -32,38 +36,24 @@ from ccpapers.crawl.fetch.errors import (
     RobotsDisallowed,
 )
 from ccpapers.crawl.fetch.ratelimit import Lane, RateLimiter
-from ccpapers.crawl.fetch.robots import RobotsRules
-from ccpapers.crawl.fetch.urls import origin
+from ccpapers.crawl.fetch.robots import DEFAULT_MAX_DELAY, RobotsRules
+from ccpapers.crawl.fetch.urls import origin, request_url
+from ccpapers.retry import backoff_delay, parse_retry_after
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 PROJECT_URL = "https://github.com/ccpapers/ccpapers"
 MAX_REDIRECTS = 10
+MAX_BYTES = 32 << 20  # a page, decompressed (nature.com article pages are well under 5 MiB)
+MAX_ROBOTS_BYTES = 500 * 1024  # RFC 9309: parse at least 500 KiB; the rest is ignored
+MAX_ERROR_BYTES = 64 * 1024  # of a non-2xx body (only read for the "Blocked" check)
+DEADLINE = 120.0  # seconds for one request, headers and body
 
 
 def default_user_agent(mailto: str | None) -> str:
     contact = f"; mailto:{mailto}" if mailto else ""
     return f"ccpapers/{__version__} (+{PROJECT_URL}{contact})"
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    now_ts = now if now is not None else time.time()
-    return max(0.0, when.timestamp() - now_ts)
 
 
 @dataclass
@@ -112,6 +102,10 @@ class PoliteClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        max_bytes: int = MAX_BYTES,
+        max_robots_bytes: int = MAX_ROBOTS_BYTES,
+        deadline: float = DEADLINE,
+        max_crawl_delay: float = DEFAULT_MAX_DELAY,
     ) -> None:
         self.user_agent = user_agent or default_user_agent(mailto)
         self.lane_specs = dict(lanes or {})
@@ -126,6 +120,11 @@ class PoliteClient:
         self.rng = rng or random.Random()
         self.limiter = RateLimiter(clock=clock, sleep=sleep)
         self.stats = FetchStats()
+        self.max_bytes = max_bytes
+        self.max_robots_bytes = max_robots_bytes
+        self.deadline = deadline
+        self.max_crawl_delay = max_crawl_delay
+        self.watchdog = Watchdog()
         self._robots: dict[str, RobotsRules] = {}
         self.http = httpx2.Client(
             follow_redirects=False,
@@ -195,7 +194,7 @@ class PoliteClient:
     def _load_robots(self, org: str) -> RobotsRules:
         url = org + "/robots.txt"
         try:
-            resp = self._fetch(url, check_robots=False)
+            resp = self._fetch(url, check_robots=False, limit=self.max_robots_bytes, truncate=True)
         except HttpStatusError as exc:
             if 400 <= exc.status < 500:
                 return RobotsRules(None, self.user_agent)  # no robots.txt: all allowed
@@ -206,7 +205,16 @@ class PoliteClient:
         except FetchError as exc:
             log.warning("robots.txt of %s unreachable (%s): treating the site as disallowed", org, exc)
             return RobotsRules.disallow_all(self.user_agent, str(exc))
-        return RobotsRules(resp.text, self.user_agent)
+        text = resp.content.decode("utf-8", errors="replace").removeprefix("\ufeff")
+        if resp.truncated:
+            log.warning(
+                "robots.txt of %s is larger than %s: only its first %s are read (RFC 9309)",
+                org,
+                human_bytes(self.max_robots_bytes),
+                human_bytes(self.max_robots_bytes),
+            )
+            text = text.rsplit("\n", 1)[0]  # a rule cut in half could allow too much
+        return RobotsRules(text, self.user_agent, max_delay=self.max_crawl_delay, origin=org)
 
     # -- network -----------------------------------------------------------------------
     def _fetch(
@@ -214,38 +222,33 @@ class PoliteClient:
         url: str,
         check_robots: bool = True,
         validate: Callable[[Response], str | None] | None = None,
+        limit: int | None = None,
+        truncate: bool = False,
     ) -> Response:
         attempt = 0
         invalid = 0
         while True:
             retry_after: float | None = None
             try:
-                resp, history = self._follow(url, check_robots)
+                resp = self._follow(url, check_robots, limit or self.max_bytes, truncate)
             except httpx2.TimeoutException as exc:
                 error: FetchError = NetworkError("timeout", f"timed out fetching {url} ({exc!r})", url)
             except httpx2.TransportError as exc:
                 error = NetworkError("connection", f"connection failed for {url} ({exc!r})", url)
             else:
-                status = resp.status_code
+                status = resp.status
                 if 200 <= status < 300:
-                    result = Response(
-                        url=url,
-                        final_url=str(resp.url),
-                        status=status,
-                        headers={k.lower(): v for k, v in resp.headers.items()},
-                        content=resp.content,
-                        history=history,
-                    )
-                    problem = validate(result) if validate else None
+                    resp.url = url
+                    problem = validate(resp) if validate else None
                     if problem is None:
-                        return result
+                        return resp
                     invalid += 1
                     if invalid > 1:
                         raise NetworkError(problem, f"{url}: {problem} body, twice; not cached", url)
                     error = NetworkError(problem, f"{url}: {problem} body", url)
                     retry_after = 0.0  # fetch it again at the lane's pace, no backoff
                 elif status == 403 and b"blocked" in resp.content[:20000].lower():
-                    raise BlockedError(str(resp.url), self.user_agent)
+                    raise BlockedError(resp.final_url, self.user_agent)
                 elif status not in RETRY_STATUSES:
                     raise HttpStatusError(status, url)
                 else:
@@ -267,15 +270,15 @@ class PoliteClient:
                 log.info("%s: %s, waiting %.1f s (Retry-After)", url, error.code, retry_after)
                 self.limiter.push_back(lane, retry_after)
             else:
-                delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-                delay *= 0.5 + self.rng.random()  # jitter in [0.5, 1.5)
+                delay = backoff_delay(attempt - 1, self.backoff, self.max_backoff, jitter=0.5, rng=self.rng)
                 log.info("%s: %s, retry %d in %.1f s", url, error.code, attempt, delay)
                 self.limiter.push_back(lane, delay)
 
-    def _follow(self, url: str, check_robots: bool) -> tuple[httpx2.Response, list[str]]:
+    def _follow(self, url: str, check_robots: bool, limit: int, truncate: bool) -> Response:
         history: list[str] = []
         current = url
         for _ in range(MAX_REDIRECTS + 1):
+            current = request_url(current)  # what the server will see: robots is judged on it
             rules = self.robots_for(current) if check_robots and self.respect_robots else None
             if rules is not None and not rules.allowed(current):
                 if rules.unavailable:
@@ -291,14 +294,46 @@ class PoliteClient:
             self.limiter.acquire(lane)
             self.stats.requests += 1
             self.stats.lane_requests[lane.name] += 1
-            resp = self.http.get(current)
-            self.stats.bytes += len(resp.content)
-            self.stats.statuses[str(resp.status_code)] += 1
-            self.limiter.observe_headers(lane, {k.lower(): v for k, v in resp.headers.items()})
+            resp = self._send(current, limit, truncate)
+            self.stats.statuses[str(resp.status)] += 1
+            self.limiter.observe_headers(lane, resp.headers)
             location = resp.headers.get("location")
-            if resp.is_redirect and location:
+            if resp.status in (301, 302, 303, 307, 308) and location:
                 history.append(current)
                 current = urljoin(current, location)
                 continue
-            return resp, history
+            resp.history = history
+            return resp
         raise NetworkError("too_many_redirects", f"more than {MAX_REDIRECTS} redirects from {url}", url)
+
+    def _send(self, url: str, limit: int, truncate: bool) -> Response:
+        """One GET, body streamed within ``limit`` bytes (decompressed) and the deadline."""
+        deadline_at = time.monotonic() + self.deadline
+        with self.watchdog.guard(self.deadline) as expired:
+            try:
+                with self.http.stream("GET", url, extensions={"trace": self.watchdog.trace}) as r:
+                    ok = 200 <= r.status_code < 300
+                    body = read_body(
+                        r.iter_raw(CHUNK),
+                        url=url,
+                        encoding=r.headers.get("content-encoding"),
+                        length=r.headers.get("content-length"),
+                        limit=limit if ok else min(limit, MAX_ERROR_BYTES),
+                        limit_name="--max-page-bytes" if not truncate else "robots.txt cap",
+                        deadline_at=deadline_at,
+                        deadline=self.deadline,
+                        truncate=truncate or not ok,
+                    )
+                    self.stats.bytes += body.wire
+            except httpx2.TransportError as exc:
+                if expired():
+                    raise too_slow(url, self.deadline) from exc
+                raise
+        return Response(
+            url=url,
+            final_url=str(r.url),
+            status=r.status_code,
+            headers={k.lower(): v for k, v in r.headers.items()},
+            content=body.content,
+            truncated=body.truncated,
+        )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ccpapers.errors import CcpapersError
 
-class FetchError(Exception):
+
+class FetchError(CcpapersError):
     code = "fetch_error"
 
     def __init__(self, message: str, url: str = "") -> None:
@@ -49,3 +51,13 @@ class BlockedError(FetchError):
             "--site, or ask the publisher for TDM access). Do not disguise the User-Agent.",
             url,
         )
+
+
+class RefusedError(FetchError):
+    """A body the client refused to take: ``too_large`` (over the size cap, decompressed
+    bytes counted), ``too_slow`` (past the per-request deadline) or ``bad_encoding``
+    (a Content-Encoding it cannot or will not decode). Not retried, never cached."""
+
+    def __init__(self, code: str, message: str, url: str = "") -> None:
+        super().__init__(message, url)
+        self.code = code

@@ -1,24 +1,53 @@
-"""robots.txt rules per origin (Disallow/Allow and Crawl-delay), via the stdlib parser."""
+"""robots.txt rules per origin, read as Google reads them (RFC 9309), via Protego.
+
+Protego matches ``*`` and ``$`` patterns, lets the longest matching rule win (Allow on a
+tie), picks the group naming our product token over ``*``, and reads fractional
+``Crawl-delay`` values (the stdlib parser does none of these). A ``Crawl-delay`` longer than
+``max_delay`` (``inf`` included) is capped to it with a warning; a malformed, negative or
+NaN one is ignored.
+"""
 
 from __future__ import annotations
 
-from urllib.robotparser import RobotFileParser
+import logging
+import math
+import re
+
+from protego import Protego
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_DELAY = 60.0
+_DELAY_LINE = re.compile(r"(?im)^(\s*crawl[-_ ]?delay\s*:\s*)([^#\r\n]*)")
 
 
 class RobotsRules:
-    def __init__(self, text: str | None, user_agent: str, unavailable: str | None = None) -> None:
+    def __init__(
+        self,
+        text: str | None,
+        user_agent: str,
+        unavailable: str | None = None,
+        max_delay: float = DEFAULT_MAX_DELAY,
+        origin: str = "",
+    ) -> None:
         """``text`` None means "no robots.txt" (4xx): everything allowed. ``unavailable``
         says why robots.txt could not be read (then everything is disallowed, RFC 9309)."""
         self.user_agent = user_agent
         self.unavailable = unavailable
         self.token = user_agent.split("/", 1)[0].strip() or "*"
-        self._parser: RobotFileParser | None = None
+        self._parser: Protego | None = None
         self._delay: float | None = None
         if text is not None:
-            p = RobotFileParser()
-            p.parse(text.splitlines())
-            self._parser = p
-            self._delay = self._crawl_delay(text)
+            capped: list[str] = []
+            self._parser = Protego.parse(_cap_delays(text, max_delay, capped))
+            self._delay = self._parser.crawl_delay(self.token)
+            if capped and self._delay == max_delay:
+                log.warning(
+                    "robots.txt of %s asks for Crawl-delay: %s s; capped to %g s between requests",
+                    origin or "the site",
+                    " / ".join(capped),
+                    max_delay,
+                )
 
     @classmethod
     def disallow_all(cls, user_agent: str, reason: str) -> RobotsRules:
@@ -27,39 +56,25 @@ class RobotsRules:
     def allowed(self, url: str) -> bool:
         if self._parser is None:
             return True
-        return self._parser.can_fetch(self.token, url)
+        return self._parser.can_fetch(url, self.token)
 
     @property
     def crawl_delay(self) -> float | None:
         return self._delay
 
-    def _crawl_delay(self, text: str) -> float | None:
-        """Crawl-delay of the group naming our token, else of ``*`` (fractions allowed,
-        which the stdlib parser ignores)."""
-        delays: dict[str, float] = {}
-        agents: list[str] = []
-        in_rules = False
-        for raw in text.splitlines():
-            line = raw.split("#", 1)[0].strip()
-            key, sep, value = line.partition(":")
-            if not sep:
-                continue
-            key, value = key.strip().lower(), value.strip()
-            if key == "user-agent":
-                if in_rules:
-                    agents, in_rules = [], False
-                agents.append(value.lower())
-            else:
-                in_rules = True
-                if key == "crawl-delay":
-                    try:
-                        delay = float(value)
-                    except ValueError:
-                        continue
-                    for agent in agents:
-                        delays[agent] = delay
-        token = self.token.lower()
-        for agent, delay in delays.items():
-            if agent != "*" and agent in token:
-                return delay
-        return delays.get("*")
+
+def _cap_delays(text: str, max_delay: float, capped: list[str]) -> str:
+    """``text`` with every Crawl-delay above ``max_delay`` (``inf``, ``1e400``…) set to it."""
+
+    def cap(m: re.Match[str]) -> str:
+        value = m.group(2).strip()
+        try:
+            delay = float(value)
+        except ValueError:
+            return m.group(0)
+        if math.isnan(delay) or delay <= max_delay:
+            return m.group(0)
+        capped.append(value)
+        return f"{m.group(1)}{max_delay!r}"
+
+    return _DELAY_LINE.sub(cap, text)

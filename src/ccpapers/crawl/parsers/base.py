@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from ccpapers.crawl.parsers.text import clean_paragraph
+from ccpapers.errors import CcpapersError
 from ccpapers.types import Paper
 
 Evidence = Sequence[str | tuple[str, str]]
 
 
-class ParseError(ValueError):
+class ParseError(CcpapersError, ValueError):
     """A file or page that cannot be turned into a Paper (the message names it).
 
     The crawler records it as ``parse_failed``; it never becomes a short-text paper.
@@ -92,10 +93,14 @@ def looks_like_html(data: bytes) -> bool:
     return bool(_HTML_MARK.search(_head(data)))
 
 
+_API_RECORDS = re.compile(rb"<records[\s/>]")
+
+
 def looks_like_jats(data: bytes) -> bool:
+    """JATS ``<article>``, or a Springer Nature OA API ``<response>`` with ``<records>``."""
     root = _root_name(data)
     if root is not None:
-        return root == "article"
+        return root == "article" or (root == "response" and bool(_API_RECORDS.search(data[:65536])))
     return bool(_JATS_MARK.search(_head(data)))
 
 
@@ -106,8 +111,8 @@ def detect_format(data: bytes, source: str | None = None) -> str:
     if looks_like_jats(data):
         return "jats"
     raise ParseError(
-        "neither an HTML article page nor JATS XML (no <html>/<body> or JATS <article> "
-        "in the first 4 KB); pass a nature.com article page or a JATS file",
+        "neither an HTML article page nor JATS XML (no <html>/<body>, JATS <article> or "
+        "Springer Nature API <response> in the first 4 KB); pass a nature.com article page or a JATS file",
         source,
     )
 
@@ -120,9 +125,12 @@ def parse_bytes(
     extra_evidence: Evidence | None = None,
     keep_math: bool = False,
 ) -> Paper:
-    """Parse ``data`` with the parser for its format (``format="auto"`` sniffs it)."""
+    """Parse ``data`` with the parser for its format (``format="auto"`` sniffs it).
+    UTF-16/32 files (BOM, or recognisable without one) are re-encoded as UTF-8 first."""
+    from ccpapers.crawl.charset import to_utf8
     from ccpapers.registry import PARSERS
 
+    data = to_utf8(data)
     name = detect_format(data, url) if format == "auto" else format
     parser = PARSERS.create(name, keep_math=keep_math)
     return parser.parse(data, url, extra_evidence=extra_evidence)

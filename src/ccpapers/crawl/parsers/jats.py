@@ -34,7 +34,7 @@ from ccpapers.crawl.parsers.text import (
 )
 from ccpapers.types import Paper, Section
 
-VERSION = "2026.11"
+VERSION = "2026.11.1"
 XLINK = "{http://www.w3.org/1999/xlink}"
 
 _BLOCK = frozenset(
@@ -125,6 +125,8 @@ class JatsParser(ParserOptions):
             root = etree.fromstring(data, parser=_xml_parser())
         except etree.XMLSyntaxError as exc:
             raise ParseError(f"not well-formed XML ({exc})", source) from exc
+        if root is not None and _local(root) == "response":
+            root = self._api_record(root, source)
         if root is None or _local(root) != "article":
             raise ParseError("not a JATS article (root element is not <article>)", source)
         front = _child(root, "front")
@@ -150,6 +152,25 @@ class JatsParser(ParserOptions):
             url=url,
             parser=self.name,
             parser_version=self.version,
+        )
+
+    @staticmethod
+    def _api_record(response: Any, source: str) -> Any:
+        """The one ``<article>`` of a Springer Nature OA API ``<response>`` (in ``<records>``)."""
+        records = _child(response, "records")
+        articles = [el for el in (records if records is not None else []) if _local(el) == "article"]
+        if len(articles) == 1:
+            return articles[0]
+        if not articles:
+            raise ParseError(
+                "Springer Nature API response holds no <article> record (the query found nothing "
+                "open access); check the DOI",
+                source,
+            )
+        raise ParseError(
+            f"Springer Nature API response holds {len(articles)} <article> records; "
+            "save one article per file (query one DOI)",
+            source,
         )
 
     # -- metadata ------------------------------------------------------------------------
@@ -225,8 +246,9 @@ class JatsParser(ParserOptions):
         if body is None:
             return []
         sections: list[Section] = []
-        loose = TextCollector()
-        loose.start(("",))
+        lead, tail = TextCollector(), TextCollector()  # body text outside any <sec>, before / after
+        lead.start(("",))
+        tail.start(("",))
         for el in body:
             if _local(el) == "sec":
                 title = _text(_child(el, "title"))
@@ -235,10 +257,15 @@ class JatsParser(ParserOptions):
                 kind = jats_sec_kind(el.get("sec-type"), title, self.results_and_discussion)
                 sections += self._collect(el, title, kind)
             elif isinstance(el.tag, str):
+                loose = tail if sections else lead
                 self._visit(el, _local(el), loose, ("",))
                 loose.add(el.tail)
-        for _, paragraphs in loose.entries():  # body text outside any <sec> (short articles)
-            sections.insert(0, Section("other", "", join_paragraphs(paragraphs)))
+        # Untitled text before the first <sec> is the introduction (EHP, some Sci Rep files) unless a
+        # section is titled so; a body without sections (a short article) is "other".
+        has_intro = any(s.kind == "introduction" for s in sections)
+        lead_kind = "introduction" if sections and not has_intro else "other"
+        sections = [Section(lead_kind, "", join_paragraphs(p)) for _, p in lead.entries()] + sections
+        sections += [Section("other", "", join_paragraphs(p)) for _, p in tail.entries()]
         back = _child(root, "back")
         for el in back if back is not None else []:  # data/code availability, as on the web page
             title = _text(_child(el, "title"))

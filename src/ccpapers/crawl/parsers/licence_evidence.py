@@ -1,22 +1,29 @@
 """Collect licence evidence from a page or a JATS file as ``(source, text)`` pairs.
 
-The pairs go to :func:`ccpapers.licenses.decide`, which merges agreeing evidence and
-reports conflicts (``decide_licence`` wraps it to keep the verbatim statement); ``dc.rights``/copyright lines are never used
-(they are copyright notices, not licences).
+The pairs go to :func:`ccpapers.licenses.decide`, which reads each one, merges agreeing
+evidence and reports conflicts and doubt (``decide_licence`` wraps it to keep the verbatim
+statement). Only article-level places are read: a licence link in a figure credit or a JATS
+``<license>`` inside ``<fig>`` is not the article's. ``dc.rights`` is never used (a copyright
+notice, not a licence).
 
-HTML sources: ``rights-link`` (CC link in the Rights and permissions section or any
-``rel="license"`` link), ``rights-statement`` (the statement paragraph, verbatim),
+HTML sources: ``rights-link`` (CC link in the Rights and permissions section, unless its
+sentence speaks of a figure, data or third-party material), ``rel-license`` (a ``<link
+rel="license">`` in the head), ``rights-statement`` (the statement paragraph, verbatim),
 ``rightslink-oa`` (the ``oa=`` parameter of the RightsLink "Reprints and permissions"
 URL), ``datalayer-licence`` / ``datalayer-open`` (``webtrendsLicenceType`` and
-``copyright.open`` from the dataLayer script).
-JATS sources: ``jats-ali`` (``ali:license_ref``), ``jats-license-href``
-(``license/@xlink:href``), ``jats-ext-link`` (CC link inside ``license-p``),
-``jats-license-p`` (statement text), ``jats-license-type`` (a licence-like
-``@license-type``; "open-access" is a flag and is skipped).
+``copyright.open`` from the dataLayer script; ``copyright.open=false`` speaks against
+any CC licence).
+JATS sources (``front/article-meta`` only): ``jats-ali`` (``ali:license_ref``),
+``jats-license-href`` (``license/@xlink:href``), ``jats-ext-link`` (CC link inside
+``license-p``), ``jats-license-p`` (statement text), ``jats-license-type`` (a licence-like
+``@license-type``; "open-access" is a flag and is skipped), ``jats-copyright-statement``
+(old PMC files state the licence there), ``jats-license-pending`` (the only licences start
+after today: not in force).
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import re
@@ -24,7 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ccpapers.crawl.parsers.text import squash
-from ccpapers.licenses import decide, parse_license
+from ccpapers.licenses import decide, normalise_text, parse_license, read_evidence
 from ccpapers.types import License
 
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
@@ -79,20 +86,49 @@ def _dig(data: dict[str, Any], *keys: str) -> Any:
     return cur
 
 
+def _article_links(p: Any) -> list[str]:
+    """The CC links of a Rights paragraph that speak for the article.
+
+    The paragraph is read with each link's address in place of its text, sentence by
+    sentence: a link in a sentence about a figure, data or third-party material ("Figure 2
+    was adapted ... under a <a>CC BY licence</a>") is not the article's licence.
+    """
+    hrefs = [a.get("href") or "" for a in p.iter("a")]
+    hrefs = [h for h in hrefs if "creativecommons.org" in h]
+    if not hrefs:
+        return []
+    clone = copy.deepcopy(p)
+    for a in clone.iter("a"):
+        href = a.get("href") or ""
+        if "creativecommons.org" in href:
+            for child in list(a):
+                a.remove(child)
+            a.text = f" {href} "
+    aside = " ".join(read_evidence(squash(clone.text_content())).aside)
+    return [h for h in hrefs if normalise_text(h) not in aside]
+
+
 def html_evidence(doc: Any) -> list[tuple[str, str]]:
-    """Licence evidence from an lxml.html document of a nature.com article page."""
+    """Licence evidence from an lxml.html document of a nature.com article page.
+
+    Only article-level places count: the Rights and permissions section, a ``<link
+    rel="license">`` in the head, the RightsLink URL and the dataLayer. A ``rel="license"``
+    link elsewhere (a figure credit, a body paragraph) is not the page's licence.
+    """
     pairs = _Pairs()
     for container in doc.xpath(_RIGHTS_XPATH):
         for a in container.iter("a"):
             href = a.get("href") or ""
-            if "creativecommons.org" in href:
+            if "creativecommons.org" in href and a.xpath("ancestor::p") == []:
                 pairs.add("rights-link", href)
         for p in container.iter("p"):
             if "c-article-rights" in (p.get("class") or "").split():
                 continue
+            for href in _article_links(p):
+                pairs.add("rights-link", href)
             pairs.add("rights-statement", p.text_content())  # closed wording kept as provenance
-    for a in doc.xpath("//a[@rel='license'] | //link[@rel='license']"):
-        href = a.get("href") or ""
+    for link in doc.xpath("//head//link[@rel='license']"):
+        href = link.get("href") or ""
         if "creativecommons.org" in href and ("rights-link", squash(href)) not in pairs.items:
             pairs.add("rel-license", href)
     for a in doc.xpath("//a[contains(@href, 'copyright.com')]"):
@@ -120,21 +156,57 @@ def _start_date(lic: Any) -> str | None:
     return lic.get("start_date")
 
 
-def _in_force(licences: list[Any], today: dt.date) -> list[Any]:
-    """Of several dated licences keep the latest that has started; undated ones stay."""
-    dated = [(d, lic) for lic in licences if (d := _start_date(lic))]
-    if len(dated) < 2:
-        return licences
-    started = [(d, lic) for d, lic in dated if d[:10] <= today.isoformat()]
-    keep = {id(max(started, key=lambda x: x[0])[1])} if started else set()
-    return [lic for lic in licences if not _start_date(lic) or id(lic) in keep]
+def _in_force(licences: list[Any], today: dt.date) -> tuple[list[Any], list[tuple[str, Any]]]:
+    """(licences in force, pending ones): of several started licences the latest counts.
+
+    Undated licences stay. A licence whose start date is still ahead is not in force; it is
+    returned as pending when nothing else is in force, so the decision can say why.
+    """
+    started = [(d, lic) for lic in licences if (d := _start_date(lic)) and d[:10] <= today.isoformat()]
+    pending = [(d, lic) for lic in licences if (d := _start_date(lic)) and d[:10] > today.isoformat()]
+    latest = {id(max(started, key=lambda x: x[0])[1])} if started else set()
+    keep = [lic for lic in licences if not _start_date(lic) or id(lic) in latest]
+    return keep, ([] if keep else pending)
+
+
+def _children(el: Any | None, name: str) -> list[Any]:
+    return [c for c in (el if el is not None else []) if _local(c) == name]
+
+
+def _licence_text(p: Any) -> str:
+    """Text of a ``license-p``; a leading bold label keeps its space ("Open Access This ...")."""
+    parts = [p.text or ""]
+    for child in p:
+        text = "".join(child.itertext())
+        tail = child.tail or ""
+        if _local(child) == "bold" and not "".join(parts).strip() and tail[:1].isalnum():
+            text += " "
+        parts += [text, tail]
+    return "".join(parts)
 
 
 def jats_evidence(root: Any, today: dt.date | None = None) -> list[tuple[str, str]]:
-    """Licence evidence from a parsed JATS tree (Springer Nature or PMC flavour)."""
+    """Licence evidence from a parsed JATS ``<article>`` (Springer Nature or PMC flavour).
+
+    Only the article's own permissions count: ``front/article-meta/permissions/license``
+    and the copyright statement of ``article-meta`` (old PMC files put the licence sentence
+    there, outside ``<permissions>``). Licences of figures, tables or supplementary files
+    are not the article's.
+    """
     pairs = _Pairs()
-    licences = [el for el in root.iter() if _local(el) == "license"]
-    for lic in _in_force(licences, today or dt.date.today()):
+    meta = next(iter(_children(next(iter(_children(root, "front")), None), "article-meta")), None)
+    permissions = _children(meta, "permissions")
+    licences = [lic for perm in permissions for lic in _children(perm, "license")]
+    in_force, pending = _in_force(licences, today or dt.date.today())
+    for start, lic in pending:
+        hrefs = [lic.get(XLINK_HREF) or ""] + [
+            el.text or "" for el in lic.iter() if _local(el) == "license_ref"
+        ]
+        pairs.add(
+            "jats-license-pending",
+            f"licence not in force until {start[:10]}: {' '.join(h for h in hrefs if h)}",
+        )
+    for lic in in_force:
         for el in lic.iter():
             name = _local(el)
             if name == "license_ref":
@@ -149,7 +221,10 @@ def jats_evidence(root: Any, today: dt.date | None = None) -> list[tuple[str, st
             pairs.add("jats-license-type", ltype)
         for p in lic.iter():
             if _local(p) == "license-p":
-                pairs.add("jats-license-p", "".join(p.itertext()))
+                pairs.add("jats-license-p", _licence_text(p))
+    for holder in [meta, *permissions]:
+        for statement in _children(holder, "copyright-statement"):
+            pairs.add("jats-copyright-statement", "".join(statement.itertext()))
     return pairs.items
 
 

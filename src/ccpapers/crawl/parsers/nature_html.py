@@ -14,7 +14,7 @@ sub-heading stays in the parent's Section.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from lxml import etree, html
 
@@ -32,7 +32,7 @@ from ccpapers.crawl.parsers.text import (
 )
 from ccpapers.types import Paper, Section
 
-VERSION = "2026.11"
+VERSION = "2026.11.1"
 
 
 def cls(token: str) -> str:
@@ -56,6 +56,14 @@ _SKIP_CLASSES = frozenset(
     c-article-buy-box c-article-access-wall app-access-wall__container""".split()
 )
 _SKIP_DATA_TEST = frozenset({"figure", "inline-table", "supp-item", "bottom-caption", "table"})
+#: Recommendation, related-content and similar blocks, wherever they sit ("Inline Recommendations",
+#: "Explore related subjects", "Similar content being viewed by others", associated content).
+_CHROME = re.compile(
+    r"recommend|related[\s_-]?(?:content|subjects|articles)|explore[\s_-]related|similar[\s_-]content"
+    r"|associated[\s_-]content",
+    re.I,
+)
+_CHROME_ATTRS = ("class", "id", "data-test", "data-track-component", "aria-labelledby", "data-title")
 _SKIP_CONTAINER = frozenset({"figure", "table", "supplementary"})
 _HEADING_LEVEL = {"h3": 1, "h4": 2, "h5": 3, "h6": 4}
 _CITATION_HREF = re.compile(r"#(?:ref-?CR\d+|ref\d+|Fn\d+|fn\d+|B\d+|CR\d+)$", re.I)
@@ -65,6 +73,15 @@ _NUMERIC_SUP = re.compile(r"\s*[\-\u2212\u2013+]?\s*\d")
 _PAYWALL_TEXT = "This is a preview of subscription content"
 _CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([A-Za-z0-9_\-]+)", re.I)
 _HTML_PARSERS: dict[str, etree.HTMLParser] = {}
+
+
+class Unit(NamedTuple):
+    """A top-level part of the article body: title, id, element, and a kind when known."""
+
+    title: str
+    ident: str | None
+    element: Any
+    kind: str | None = None
 
 
 def _html_parser(data: bytes) -> etree.HTMLParser:
@@ -82,6 +99,15 @@ def _html_parser(data: bytes) -> etree.HTMLParser:
 
 def _classes(el: Any) -> list[str]:
     return (el.get("class") or "").split()
+
+
+def _is_chrome(el: Any) -> bool:
+    """A recommendation / related-content block (page chrome, never article text)."""
+    return any(_CHROME.search(el.get(attr) or "") for attr in _CHROME_ATTRS)
+
+
+def _in_chrome(el: Any) -> bool:
+    return _is_chrome(el) or any(_is_chrome(a) for a in el.iterancestors())
 
 
 def _is_citation_sup(el: Any) -> bool:
@@ -242,19 +268,35 @@ class NatureHtmlParser(ParserOptions):
 
     # -- body ----------------------------------------------------------------------------
 
-    def _units(self, doc: Any) -> list[tuple[str, str | None, Any]] | None:
-        """Top-level (title, id, element) units of the body; None when there is no body."""
-        current = doc.xpath(
-            f"//div[{cls('c-article-body')}]//section[@data-title][not(ancestor::section[@data-title])]"
+    def _units(self, doc: Any) -> list[Unit] | None:
+        """Top-level units of the body in order; None when there is no body.
+
+        Current template: ``section[data-title]`` units, and ``c-article-section__content``
+        blocks that sit outside any section (Scientific Reports puts an untitled
+        introduction there, before the first titled section).
+        """
+        body = f"//div[{cls('c-article-body')}]"
+        found = doc.xpath(
+            f"{body}//section[@data-title][not(ancestor::section[@data-title])]"
+            f" | {body}//div[{cls('c-article-section__content')}][not(ancestor::section)]"
+            f"[not(ancestor::div[{cls('c-article-section__content')}])]"
         )
-        if current:
-            return [(s.get("data-title"), s.get("id") or s.get("aria-labelledby"), s) for s in current]
+        found = [el for el in found if not _in_chrome(el)]
+        if any(el.tag == "section" for el in found):
+            return self._untitled_intro(
+                [
+                    Unit(el.get("data-title"), el.get("id") or el.get("aria-labelledby"), el)
+                    if el.tag == "section"
+                    else Unit("", (el.get("id") or "").removesuffix("-content"), el)
+                    for el in found
+                ]
+            )
         transition = doc.xpath(f"//div[{cls('article-body')}]//section[not(ancestor::section)]")
         units = []
         for sec in transition:
             heading = sec.xpath(".//h2")
-            if heading:
-                units.append((squash(heading[0].text_content()), sec.get("aria-labelledby"), sec))
+            if heading and not _in_chrome(sec):
+                units.append(Unit(squash(heading[0].text_content()), sec.get("aria-labelledby"), sec))
         if units:
             return units
         blocks = doc.xpath(
@@ -262,26 +304,45 @@ class NatureHtmlParser(ParserOptions):
             f"[not(ancestor::div[{cls('c-article-section__content')}])]"
         )
         for block in blocks:
+            if _in_chrome(block):
+                continue
             heading = block.xpath("preceding-sibling::h2[1] | ../preceding-sibling::h2[1]")
             title = squash(heading[0].text_content()) if heading else ""
-            units.append((title, (block.get("id") or "").removesuffix("-content"), block))
+            units.append(Unit(title, (block.get("id") or "").removesuffix("-content"), block))
         if units:
-            return units
+            return self._untitled_intro(units)
         has_body = doc.xpath(f"//div[{cls('c-article-body')} or {cls('article-body')}]")
         return [] if has_body else None
 
-    def _sections(self, units: list[tuple[str, str | None, Any]]) -> list[Section]:
+    def _untitled_intro(self, units: list[Unit]) -> list[Unit]:
+        """Untitled text before the first titled main section is the introduction, if none is titled."""
+        kinds = [section_kind(u.title, self.results_and_discussion) if u.title else "" for u in units]
+        if "introduction" in kinds:
+            return units
+        out = []
+        for unit, kind in zip(units, kinds, strict=True):
+            if kind not in ("", "abstract"):
+                return out + units[len(out) :]
+            out.append(unit._replace(kind="introduction") if not unit.title else unit)
+        return out
+
+    def _sections(self, units: list[Unit]) -> list[Section]:
         sections: list[Section] = []
-        for title, ident, element in units:
+        for title, ident, element, kind in units:
             title = squash(title or "")
             if is_back_matter(title, ident):
                 continue
             collector = TextCollector()
             collector.start((title,))
             self._walk(element, collector, (title,), [], title)
-            kind = section_kind(title, self.results_and_discussion) if title else "other"
+            kind = kind or (section_kind(title, self.results_and_discussion) if title else "other")
             for path, paragraphs in collector.entries():
-                sections.append(Section(kind, " / ".join(p for p in path if p), join_paragraphs(paragraphs)))
+                title_path, text = " / ".join(p for p in path if p), join_paragraphs(paragraphs)
+                prev = sections[-1] if sections else None
+                if prev and not title_path and (prev.kind, prev.title) == (kind, ""):
+                    prev.text = join_paragraphs([prev.text, text])  # untitled blocks split by a figure
+                else:
+                    sections.append(Section(kind, title_path, text))
         return sections
 
     def _walk(self, el: Any, col: TextCollector, base: tuple[str, ...], stack: list[str], own: str) -> None:
@@ -309,6 +370,7 @@ class NatureHtmlParser(ParserOptions):
         if (
             tag in _SKIP_TAGS
             or _SKIP_CLASSES.intersection(classes)
+            or _is_chrome(el)
             or el.get("data-test") in _SKIP_DATA_TEST
             or el.get("data-container-section") in _SKIP_CONTAINER
             or el.get("aria-hidden") == "true"

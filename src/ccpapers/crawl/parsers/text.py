@@ -14,6 +14,8 @@ _WS = re.compile(r"\s+")
 # Citation debris left after removing reference links: "[, ]", "( ; )", "[–]".
 _EMPTY_BRACKETS = re.compile(r"\s*[\[(]\s*(?:[,;\u2013\u2014\-]\s*)*[\])]")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
+# "[31, their figure 5]" without its citation: "[, their figure 5]" -> "[their figure 5]".
+_LEADING_SEPARATOR = re.compile(r"([\[(])\s*[,;]\s*")
 
 
 def squash(text: str) -> str:
@@ -25,6 +27,7 @@ def clean_paragraph(text: str) -> str:
     """Squash whitespace and tidy the debris left by removed citations/footnotes."""
     text = squash(text)
     text = _EMPTY_BRACKETS.sub("", text)
+    text = _LEADING_SEPARATOR.sub(r"\1", text)
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
     return text.strip()
 
@@ -161,6 +164,22 @@ BACK_MATTER = frozenset(
         "further reading",
         "cite this article",
         "download references",
+        # Declarations and notes of nature.com, BMC, PLoS, OUP and Springer JATS
+        "funding",
+        "funding information",
+        "source data",
+        "declarations",
+        "conflict of interest",
+        "conflicts of interest",
+        "competing financial interests",
+        "disclosure",
+        "authors' contributions",
+        "author's contributions",
+        "pre-publication history",
+        "ethics approval and consent to participate",
+        "consent for publication",
+        "publisher's note",
+        "supporting information",
     }
 )
 #: Back-matter ids used by nature.com (section ids and heading ids).
@@ -185,6 +204,7 @@ BACK_MATTER_IDS = frozenset(
 )
 
 _INTRO = {"introduction", "main", "background", "main text"}
+_INTRO_AND = re.compile(r"^introduction (?:and|&) ")  # "Introduction and motivation", not "Introduction of X"
 _CONCLUSION_PREFIX = ("conclusion", "concluding remarks", "outlook", "summary")
 _METHODS_PREFIX = (
     "method",
@@ -199,7 +219,7 @@ _METHODS_PREFIX = (
 
 
 def normalise_title(title: str) -> str:
-    t = squash(title).lower().rstrip(".:")
+    t = squash(title).lower().rstrip(".:").replace("\u2019", "'")
     return re.sub(r"^(\d+(\.\d+)*|[ivx]+)\.?\s+", "", t)  # drop numbering "2.", "II."
 
 
@@ -212,21 +232,23 @@ def is_back_matter(title: str | None, ident: str | None = None) -> bool:
 def section_kind(title: str, results_and_discussion: str = "discussion") -> str:
     """Map a top-level section title to a Section kind.
 
-    ``Main`` (Nature-style journals), ``Introduction`` and ``Background`` are the
-    introduction; ``Conclusion(s)``, ``Concluding remarks``, ``Outlook`` and ``Summary``
-    the conclusion; ``Results and discussion`` goes to ``results_and_discussion``
-    ("discussion" or "results"); anything unrecognised (``Data availability``) is other.
+    ``Main`` (Nature-style journals), ``Introduction``, ``Background`` (the whole title, or
+    "Introduction and ..."; never "Introduction of Exchange Anodes") are the introduction;
+    ``Conclusion(s)``, ``Concluding remarks``, ``Outlook`` and ``Summary`` the conclusion;
+    ``Results and discussion`` goes to ``results_and_discussion`` ("discussion" or
+    "results"); ``Results ...`` and ``... and results`` are results; anything unrecognised
+    (``Data availability``) is other.
     """
     t = normalise_title(title)
     if t.startswith("abstract"):
         return "abstract"
-    if t in _INTRO or t.startswith("introduction"):
+    if t in _INTRO or _INTRO_AND.match(t):
         return "introduction"
     if t.startswith(_CONCLUSION_PREFIX):
         return "conclusion"
     if t.startswith("results") and "discussion" in t:
         return results_and_discussion
-    if t.startswith("result"):
+    if t.startswith("result") or t.endswith(" and results"):
         return "results"
     if t.startswith("discussion"):
         return "discussion"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Protocol
+from urllib.parse import quote
 
 from ccpapers.types import PaperRef
 
@@ -24,6 +25,7 @@ class Page:
     refs: list[PaperRef]
     next_url: str | None = None
     expected: int | None = None  # total the source announces for the window, if any
+    listed: int | None = None  # entries the page listed (before filtering); None: len(refs)
 
 
 class Source(Protocol):
@@ -35,8 +37,16 @@ class Source(Protocol):
 
 
 def article_url(site: str, doi: str) -> str:
-    """nature.com-style article URL: ``<site>/articles/<DOI suffix>``."""
-    return f"{site.rstrip('/')}/articles/{doi.split('/', 1)[1]}"
+    """nature.com-style article URL: ``<site>/articles/<DOI suffix>``, the suffix escaped.
+
+    A suffix with a ``.`` or ``..`` path segment is refused (ValueError): the HTTP client and
+    the server would resolve ``/articles/../private`` to ``/private``, a path robots.txt may
+    forbid. ``?``, ``#`` and ``%`` are escaped so a DOI cannot add a query or fragment.
+    """
+    suffix = doi.split("/", 1)[1]
+    if any(seg in (".", "..") for seg in suffix.split("/")):
+        raise ValueError(f"DOI {doi!r} has a dot segment ('.' or '..'); it names no article page")
+    return f"{site.rstrip('/')}/articles/{quote(suffix, safe='/')}"
 
 
 def date_ok(published: str | None, since: str | None) -> bool:

@@ -2,7 +2,9 @@
 
 ``<api>/journals/<eISSN>/works?filter=from-pub-date:Y-01-01,until-pub-date:Y-12-31,
 type:journal-article&select=…&rows=1000&cursor=*&mailto=…``; ``message.next-cursor`` gives
-the next page; the walk ends when a page has fewer than ``rows`` items. Each item's
+the next page; the walk ends on an empty page (a page shorter than ``rows`` does not end it:
+Crossref serves short pages mid-walk) or, in the pipeline, once ``total-results`` items
+were listed. Items whose DOI has a dot segment are skipped (logged). Each item's
 ``license`` entries (version of record, or unspecified, already started) become licence
 evidence for the paper.
 """
@@ -10,12 +12,15 @@ evidence for the paper.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date
 from urllib.parse import quote, urlencode
 
 from ccpapers.crawl.journals import Journal, journal_years
 from ccpapers.crawl.sources.base import Page, Window, article_url, date_ok
 from ccpapers.types import PaperRef
+
+log = logging.getLogger(__name__)
 
 SELECT = "DOI,title,type,license,link,issued,published-online,URL,ISSN,container-title"
 
@@ -113,12 +118,17 @@ class CrossrefSource:
             published = _date(item.get("published-online")) or _date(item.get("issued"))
             if not date_ok(published, self.since):
                 continue
+            try:
+                url = article_url(self.site, doi)
+            except ValueError as exc:
+                log.warning("%s: skipped a Crossref item: %s", window.key, exc)
+                continue
             titles = item.get("title") or []
             refs.append(
                 PaperRef(
                     doi=doi,
                     journal=journal.slug,
-                    url=article_url(self.site, doi),
+                    url=url,
                     published=published,
                     license_hint=license_evidence(item),
                     title=titles[0] if titles else None,
@@ -126,6 +136,8 @@ class CrossrefSource:
                 )
             )
         next_cursor = message.get("next-cursor")
-        more = len(items) >= self.rows and next_cursor
+        more = bool(items) and isinstance(next_cursor, str) and next_cursor
         next_url = self.url(journal, window.year or 0, next_cursor) if more else None
-        return Page(refs=refs, next_url=next_url, expected=message.get("total-results"))
+        total = message.get("total-results")
+        expected = total if isinstance(total, int) and not isinstance(total, bool) else None
+        return Page(refs=refs, next_url=next_url, expected=expected, listed=len(items))

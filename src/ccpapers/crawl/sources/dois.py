@@ -29,10 +29,14 @@ def parse_line(line: str, site: str, table: dict[str, Journal]) -> PaperRef | No
     else:
         raise ConfigError(f"{text!r} is neither a DOI (10.xxxx/...) nor an article URL (…/articles/<id>)")
     journal = journal_for_doi(doi, table)
+    try:
+        built = article_url(site, doi)
+    except ValueError as exc:
+        raise ConfigError(f"{text!r}: {exc}; fix or remove this line") from None
     return PaperRef(
         doi=doi,
         journal=journal.slug if journal else "unknown",
-        url=url or article_url(site, doi),
+        url=url or built,
         source="dois",
     )
 

@@ -1,0 +1,152 @@
+"""Shared pieces of generators: tasks, outcomes and derived-record construction."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from ccpapers.builder.backends.base import ChatRequest, Reply, TranslateRequest
+from ccpapers.builder.prompts_loader import Prompt
+from ccpapers.types import Paper, Record
+
+
+@dataclass
+class Task:
+    """One model request a generator wants answered, with what it needs to parse the reply."""
+
+    request: ChatRequest | TranslateRequest
+    sources: list[Record]
+    variant: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+    expected_output_tokens: int = 400
+
+
+@dataclass
+class Outcome:
+    records: list[Record] = field(default_factory=list)
+    drops: list[tuple[str, str]] = field(default_factory=list)  # (reason, detail)
+
+    def drop(self, reason: str, detail: str = "") -> None:
+        self.drops.append((reason, detail))
+
+
+@dataclass
+class GenContext:
+    """What every generator may use: the backend's identity and the papers by DOI."""
+
+    backend: str
+    model: str
+    papers: dict[str, Paper]
+    options: dict[str, Any]
+    seed: int = 0
+
+
+def passage_block(text: str) -> str:
+    return f"<passage>\n{text}\n</passage>"
+
+
+def passage_request(
+    prompt: Prompt, src: Record, instruction: str, max_tokens: int, schema: dict[str, Any] | None = None
+) -> ChatRequest:
+    """What every LLM generator sends: the passage first (a prefix shared by all of one
+    passage's requests, so providers can cache it), then the task's instruction."""
+    return ChatRequest(
+        system=prompt.system,
+        context=passage_block(src.text or ""),
+        instruction=instruction,
+        schema=schema if schema is not None else prompt.schema,
+        schema_name=prompt.schema_name,
+        max_tokens=max_tokens,
+    )
+
+
+def bounded_lists(schema: dict[str, Any], **bounds: tuple[int, int]) -> dict[str, Any]:
+    """A copy of ``schema`` in which each array property named in ``bounds`` (at any depth)
+    carries ``minItems``/``maxItems``: a grammar-constrained server then cannot return one
+    distractor instead of three, or a runaway list that ends only at the token cap."""
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "properties" and isinstance(value, dict):
+            props = {}
+            for name, sub in value.items():
+                sub = bounded_lists(sub, **bounds) if isinstance(sub, dict) else sub
+                if name in bounds and isinstance(sub, dict) and sub.get("type") == "array":
+                    lo, hi = bounds[name]
+                    sub = {**sub, "minItems": lo, "maxItems": hi}
+                props[name] = sub
+            out[key] = props
+        elif isinstance(value, dict):
+            out[key] = bounded_lists(value, **bounds)
+        else:
+            out[key] = value
+    return out
+
+
+def paper_meta(paper: Paper | None) -> dict[str, Any]:
+    if paper is None:
+        return {"title": "unknown", "journal": "unknown", "year": "n.d."}
+    return {"title": paper.title, "journal": paper.journal, "year": paper.year or "n.d."}
+
+
+def derived(
+    source: Record,
+    split: str,
+    idx: str,
+    generator: str,
+    version: str,
+    ctx: GenContext,
+    prompt_tag: str | None,
+    variant: int,
+    note: str,
+    **fields: Any,
+) -> Record:
+    """A record derived from ``source``: provenance filled, licence inherited (SA stays SA)."""
+    rec = dataclasses.replace(
+        source,
+        id=f"{source.id}#{split}-{idx}",
+        split=split,
+        text=None,
+        question=None,
+        answer=None,
+        choices=[],
+        answer_index=None,
+        lang="en",
+        source_id=source.id,
+        generator=generator,
+        generator_version=version,
+        backend=ctx.backend,
+        model=ctx.model,
+        prompt_hash=prompt_tag,
+        variant=variant,
+        style=None,
+        modified=True,
+        modification_note=note,
+        flags=[],
+    )
+    for key, value in fields.items():
+        setattr(rec, key, value)
+    return rec
+
+
+def reply_text(reply: Reply) -> str:
+    return reply.texts[0] if reply.texts else ""
+
+
+TRUNCATED = ("max_tokens", "length", "model_context_window_exceeded", "loop")  # "loop": transformers backend
+
+
+def unusable_reason(reply: Reply, parsed_ok: bool) -> str:
+    """Why a reply that did not parse is unusable: refused, cut off, or malformed JSON."""
+    if reply.finish == "refusal":
+        return "refusal"
+    if reply.finish == "loop" and not parsed_ok:
+        return "reply-looped"
+    if reply.finish in TRUNCATED and not parsed_ok:
+        return "reply-truncated"
+    return "malformed-json"
+
+
+def output_budget(text: str, per_word: float, floor: int = 1000, cap: int = 16000) -> int:
+    """max_tokens for a reply about as long as ``text`` (rewrites, translations)."""
+    return min(cap, max(floor, int(len(text.split()) * per_word) + 400))

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ccpapers.builder.cost import PriceTable, Usage
+from ccpapers.builder.limits import RateLimiter
+from ccpapers.builder.spec import load_spec
+from ccpapers.config import ConfigError
+from ccpapers.registry import BACKENDS, GENERATORS
+from ccpapers.resources import recipe_dir
+from ccpapers.retry import parse_retry_after
+
+
+def test_every_shipped_builder_spec_loads() -> None:
+    names = sorted(p.stem for p in recipe_dir("builders").glob("*.yaml"))
+    assert {"demo", "nature-family-ccpapers", "fictional"} <= set(names)
+    for name in names:
+        spec = load_spec(name)
+        assert spec.name == name
+        for split in spec.generate:
+            assert split.generator in GENERATORS.names()
+    nature = load_spec("nature-family-ccpapers")
+    assert {s.split for s in nature.generate} == {"qa", "mcq", "translation"}
+    tr = [s for s in nature.generate if s.split == "translation"][0]
+    assert tr.options["languages"] == ["es", "de", "it"] and tr.sources == ["introduction"]
+    assert load_spec("demo").backend == "offline"
+
+
+def test_spec_errors_name_the_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\ngenerate:\n  quiz: {generator: qa}\n")
+    with pytest.raises(ConfigError, match="quiz"):
+        load_spec(bad)
+    with pytest.raises(ConfigError, match="Shipped"):
+        load_spec("no-such-spec")
+
+
+def test_registries_list_the_backends_and_generators() -> None:
+    assert {"anthropic", "openai", "deepl", "transformers", "offline"} <= set(BACKENDS.names())
+    assert {"qa", "mcq", "rewrite", "translate", "offline"} <= set(GENERATORS.names())
+
+
+def test_price_table_override_and_prefix_lookup(tmp_path: Path) -> None:
+    table = PriceTable.load()
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000, cache_read_tokens=1_000_000)
+    assert table.cost("claude-sonnet-4-6", usage) == pytest.approx(3 + 15 + 0.3)
+    assert table.cost("claude-sonnet-4-6", usage, batch=True) == pytest.approx((3 + 15 + 0.3) / 2)
+    assert not table.known("my-local-model") and table.cost("my-local-model", usage) == 0
+    override = tmp_path / "p.yaml"
+    override.write_text("claude-sonnet-4-6: {input: 1, output: 2}\n")
+    assert PriceTable.load(override).cost("claude-sonnet-4-6", Usage(1_000_000, 1_000_000)) == pytest.approx(
+        3
+    )
+    override.write_text("- not a mapping\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        PriceTable.load(override)
+
+
+def test_rate_limiter_spaces_requests_and_pauses() -> None:
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(s: float) -> None:
+        sleeps.append(s)
+        now[0] += s
+
+    lim = RateLimiter(rpm=600, clock=lambda: now[0], sleep=sleep)
+    for _ in range(11):
+        lim.acquire()
+    assert now[0] == pytest.approx(1.0)  # 10 per second, evenly spaced
+    lim.pause(5.0)
+    t = now[0]
+    lim.acquire()
+    assert now[0] - t >= 5.0
+    tok = RateLimiter(tpm=6000, clock=lambda: now[0], sleep=sleep)
+    tok.acquire(6000)
+    t = now[0]
+    tok.acquire(3000)  # the bucket refills at 100 tokens/s
+    assert now[0] - t == pytest.approx(30.0, rel=0.05)
+
+
+def test_retry_after_headers() -> None:
+    assert parse_retry_after({"retry-after": "3"}) == 3.0
+    assert parse_retry_after({"retry-after-ms": "250"}) == 0.25
+    assert parse_retry_after({}) is None
