@@ -12,8 +12,9 @@ settings (r=100, alpha=300, v,o,gate,up,lm_head):
   regional ``torch.compile``, merged LoRA and large length-sorted generation batches.
 
 Phases (``--phases``): ``lora`` (train both ways, trial switch, profile), ``eval`` (250 questions),
-``full`` (full fine-tuning both ways; bf16 parameters and AdamW states, 8 bytes/parameter, the
-only way 7B full FT fits one 80 GB GPU), ``fictional`` (issue 6: ``run_bench`` on the fictional
+``full`` (full fine-tuning both ways, in the precision that learns: float32 master weights with
+bf16 autocast where 16 bytes/parameter fit the GPU, else bf16 weights with stochastic-rounding
+AdamW; also ccpapers' one-text-per-step schedule on the baseline's texts), ``fictional`` (issue 6: ``run_bench`` on the fictional
 suite with LoRA and with full FT; peak memory and time per epoch). Prints a table at the end and
 writes ``bench_gpu.json`` (+ ``profile_*.txt``, ``fictional.json``) into ``--out``.
 
@@ -51,6 +52,22 @@ LLAMA2_7B = dict(
     eos_token_id=2,
     pad_token_id=0,
 )
+SMOLLM2_135M = dict(  # HuggingFaceTB/SmolLM2-135M(-Instruct): the real model of issue 11
+    vocab_size=49152,
+    hidden_size=576,
+    intermediate_size=1536,
+    num_hidden_layers=30,
+    num_attention_heads=9,
+    num_key_value_heads=3,
+    max_position_embeddings=8192,
+    rms_norm_eps=1e-5,
+    rope_theta=100000.0,
+    tie_word_embeddings=True,
+    bos_token_id=1,
+    eos_token_id=2,
+    pad_token_id=2,
+)
+SHAPES = {"llama2-7b": LLAMA2_7B, "smollm2-135m": SMOLLM2_135M}
 TARGETS = {"lora_tps": 15000.0, "lora_mfu": 0.40, "full_mfu": 0.35, "eval_s": 10.0}
 
 
@@ -86,7 +103,9 @@ def padded_tokenizer(texts: list[str], vocab_size: int) -> Any:
     return tok
 
 
-def build_model(tiny: bool, tok: Any, device: Any, dtype: Any, attention: str) -> Any:
+def build_model(
+    tiny: bool, tok: Any, device: Any, dtype: Any, attention: str, shape: str = "llama2-7b"
+) -> Any:
     """Random-initialised model (Llama-2-7b shape, or the tiny test shape) and its info,
     wrapped as the ``LoadedModel`` ``run_bench`` accepts as ``resident``."""
     import torch
@@ -95,7 +114,7 @@ def build_model(tiny: bool, tok: Any, device: Any, dtype: Any, attention: str) -
     from ccpapers.bench.models import LoadedModel, hf_attn_name
     from ccpapers.bench.tiny import tiny_config
 
-    cfg = tiny_config(len(tok)) if tiny else LlamaConfig(**LLAMA2_7B)
+    cfg = tiny_config(len(tok)) if tiny else LlamaConfig(**SHAPES[shape])
     torch.manual_seed(0)
     with torch.device(device):
         model = LlamaForCausalLM._from_config(cfg, attn_implementation=hf_attn_name(attention), dtype=dtype)
@@ -104,7 +123,7 @@ def build_model(tiny: bool, tok: Any, device: Any, dtype: Any, attention: str) -
     gc_.pad_token_id = tok.pad_token_id
     model.config.use_cache = False
     info = {
-        "model": "random-init " + ("tiny" if tiny else "Llama-2-7b shape"),
+        "model": "random-init " + ("tiny" if tiny else f"{shape} shape"),
         "dtype": str(dtype).replace("torch.", ""),
         "attention": attention,
         "params": sum(p.numel() for p in model.parameters()),
@@ -185,8 +204,10 @@ def study_style_train(
     loss over the text, gradient clipping 1.0, AdamW."""
     import torch
 
+    from ccpapers.bench.optim import make_optimizer
+
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, fused=device.type == "cuda" or None)
+    opt, _ = make_optimizer(params, "auto", lr, 0.0)  # the optimizer that learns, as ccpapers uses
     model.train()
 
     from ccpapers.bench.compiled import autocast_dtype
@@ -344,16 +365,21 @@ def ccpapers_train(lm: Any, model: Any, packed: Any, cfg: Any, acc: Any) -> dict
     last = res["epochs"][-1]
     k = 4 if cfg.method == "lora" else 6
     steady = last["tokens"] / last["seconds"]
+    by_text = res.get("schedule") == "text"
     return {
         "tokens_per_second": steady,
         "mfu": mfu(steady, k, lm.info["matmul_params"], acc.device),
         "tokens_per_second_incl_compile": res["tokens_per_second"],
         "peak_memory_gib": peak_gib(acc.device),
         "epochs": res["epochs"],
+        "schedule": res.get("schedule"),
+        "optimizer_steps": res.get("steps"),
+        "tokens_per_step": res.get("tokens_per_step"),
+        "precision": res.get("precision"),
         "rows": len(packed),
-        "row_tokens": cfg.seq_len,
+        "row_tokens": None if by_text else cfg.seq_len,
         "real_tokens_per_epoch": packed.n_tokens,
-        "padding_share": 1 - packed.n_tokens / (len(packed) * cfg.seq_len),
+        "padding_share": 0.0 if by_text else 1 - packed.n_tokens / (len(packed) * cfg.seq_len),
         "compile": cfg.compile,
         "loss_first_last": [res["losses"][0]["loss"], res["losses"][-1]["loss"]] if res["losses"] else None,
     }
@@ -533,28 +559,73 @@ def fp32_identity(model: Any, tok: Any, qs: list, prompts: list, pick: list[int]
     }
 
 
+def full_precision(base: Any, dev: Any) -> str:
+    """Put ``base`` in the precision full fine-tuning learns in (issue 11): float32 master weights
+    (bf16 autocast) where 16 bytes/parameter fit the GPU, else bf16 weights with the
+    stochastic-rounding AdamW; never pure bf16 AdamW."""
+    import torch
+
+    from ccpapers.bench.models import full_ft_fits_fp32
+
+    n = sum(p.numel() for p in base.parameters())
+    total = torch.cuda.get_device_properties(dev).total_memory if dev.type == "cuda" else float("inf")
+    if full_ft_fits_fp32(n, total):
+        base.float()
+        return "float32 master weights, bf16 autocast, AdamW" if dev.type == "cuda" else "float32, AdamW"
+    return "bf16 weights and matmuls, AdamW with stochastic rounding (adamw-sr)"
+
+
 def phase_full(lm: Any, model: Any, a: argparse.Namespace, R: dict, acc: Any, out: Path, mix: tuple) -> None:
     import torch
 
     from ccpapers.bench.models import enable_checkpointing, is_peft
-    from ccpapers.bench.packing import pack
+    from ccpapers.bench.packing import pack, text_rows
 
     dev = acc.device
     docs, short, long_ = mix
     n = lm.info["matmul_params"]
     base = model.unload() if is_peft(model) else model
     lm.model = base
+    precision = full_precision(base, dev)
     for p in base.parameters():
         p.requires_grad_(True)
     base.set_attn_implementation("sdpa")
     reset_peak(dev)
     sample = short[a.warm : a.warm + a.base_short_full] + long_[1 : 1 + a.base_long_full]
     random.Random(1).shuffle(sample)
-    log(f"full FT baseline: {len(sample)} texts, batch 1, eager, sdpa, bf16 AdamW states")
-    b = study_style_train(base, sample, short[: a.warm] + long_[:1], 1e-5, dev)
+    log(f"full FT baseline: {len(sample)} texts, batch 1, eager, sdpa, {precision}")
+    try:
+        b = study_style_train(base, sample, short[: a.warm] + long_[:1], 1e-5, dev)
+    except torch.OutOfMemoryError as exc:
+        log(f"  out of memory ({str(exc)[:200]}); baseline again with gradient checkpointing")
+        for p in base.parameters():
+            p.grad = None
+        acc.free_memory()
+        enable_checkpointing(base)
+        b = study_style_train(base, sample, short[: a.warm] + long_[:1], 1e-5, dev) | {
+            "gradient_checkpointing": True
+        }
+        base.gradient_checkpointing_disable()
     b |= {"mfu": mfu(b["tokens_per_second"], 6, n, dev), "peak_memory_gib": peak_gib(dev)}
-    R["full"] = {"baseline": b}
+    R["full"] = {"baseline": b, "precision": precision}
     log(f"  baseline {b['tokens_per_second']:.0f} tok/s")
+    for p in base.parameters():
+        p.grad = None
+    acc.free_memory()
+    # ccpapers, the study's schedule: the same texts, one per optimizer step, compiled (the first
+    # epoch compiles; the last is timed)
+    cfg_t = a.cfg(method="full", lr=1e-5, schedule="text", seq_len=4096, epochs=a.full_text_epochs)
+    rows = text_rows(sample, cfg_t.seq_len)
+    log(f"full FT ccpapers, one text per step: {len(rows)} texts x {cfg_t.epochs} epochs")
+    try:
+        R["full"]["ccpapers_text"] = ccpapers_train(lm, base, rows, cfg_t, acc)
+        log(f"  ccpapers one text/step {R['full']['ccpapers_text']['tokens_per_second']:.0f} tok/s")
+    except torch.OutOfMemoryError as exc:
+        log(f"  one text/step: out of memory ({str(exc)[:200]})")
+        R["full"]["ccpapers_text_error"] = "out of memory"
+        for p in base.parameters():
+            p.grad = None
+        acc.free_memory()
     base.set_attn_implementation(_hf(lm.attention))
     cfg = a.cfg(
         method="full", lr=1e-5, seq_len=a.full_seq_len, grad_accum=a.full_grad_accum, epochs=a.full_epochs
@@ -660,6 +731,9 @@ def table(R: dict) -> str:
         if key not in R or "ccpapers" not in R[key]:
             continue
         b, c = R[key]["baseline"], R[key]["ccpapers"]
+        if "ccpapers_text" in R[key]:
+            t = R[key]["ccpapers_text"]
+            row(f"{label} one text/step tokens/s", b["tokens_per_second"], t["tokens_per_second"])
         row(f"{label} train tokens/s", b["tokens_per_second"], c["tokens_per_second"])
         row(f"{label} MFU ({k}, 989 TFLOP/s)", b["mfu"], c["mfu"], ".1%")
         row(f"{label} peak memory (GiB)", b["peak_memory_gib"], c["peak_memory_gib"], ".1f", "")
@@ -744,6 +818,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--epochs", type=int, default=3, help="LoRA epochs (the last one is timed; the first compiles)"
     )
     p.add_argument("--full-epochs", type=int, default=2)
+    p.add_argument("--full-text-epochs", type=int, default=3, help="epochs of the one-text-per-step run")
+    p.add_argument(
+        "--shape", choices=sorted(SHAPES), default="llama2-7b", help="random-initialised model shape"
+    )
     p.add_argument("--fict-epochs", type=int, default=3)
     p.add_argument("--questions", type=int, default=250)
     p.add_argument("--gen-batch-size", type=int, default=256)
@@ -792,7 +870,7 @@ def main(argv: list[str] | None = None) -> int:
     def cfg(**kw: Any) -> BenchConfig:
         base = dict(
             tiny=a.tiny,
-            model="" if a.tiny else "random-init-llama-2-7b-shape",
+            model="" if a.tiny else f"random-init-{a.shape}-shape",
             dtype="fp32" if a.tiny else "bf16",
             attention=attention,
             compile=not a.no_compile and dev.type == "cuda",
@@ -815,7 +893,8 @@ def main(argv: list[str] | None = None) -> int:
     suite = load_suite(cfg(suite="fictional"))
     texts = [t for d in suite.documents for t in d.texts.values()]
     english = [d.texts["original"] for d in suite.documents if "original" in d.texts]
-    tok = padded_tokenizer(texts + [q.question for q in suite.questions], 4096 if a.tiny else 32000)
+    vocab_size = 4096 if a.tiny else SHAPES[a.shape]["vocab_size"]
+    tok = padded_tokenizer(texts + [q.question for q in suite.questions], vocab_size)
     R: dict[str, Any] = {
         "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
@@ -823,7 +902,7 @@ def main(argv: list[str] | None = None) -> int:
         "args": {k: v for k, v in vars(a).items() if k != "cfg"},
     }
     t0 = time.perf_counter()
-    lm = build_model(a.tiny, tok, dev, dtype, attention)
+    lm = build_model(a.tiny, tok, dev, dtype, attention, a.shape)
     R["model"] = lm.info | {"build_seconds": time.perf_counter() - t0}
     log(f"model: {lm.info}")
     vocab = len(tok)

@@ -97,3 +97,11 @@ def test_recipes_resolve() -> None:
         assert recipe_dir(kind).is_dir()
     with pytest.raises(FileNotFoundError, match="neither a file nor a shipped recipe"):
         resolve_recipe("builders", "no-such-spec")
+
+
+def test_a_folder_named_like_a_recipe_does_not_shadow_it(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "demo").mkdir()  # e.g. a work folder called demo/
+    assert resolve_recipe("builders", "demo") == recipe_dir("builders") / "demo.yaml"
+    (tmp_path / "mine.yaml").write_text("name: mine\n")
+    assert resolve_recipe("builders", "mine.yaml") == Path("mine.yaml")

@@ -54,16 +54,8 @@ CASES: list = [
     (["publish", "--work", "{empty-work}", "--repo", "not a repo id!"], "not a repo id!"),
     (["bench", "--work", "{empty-work}", "--suite", "paper"], "paper"),
     (["bench", "report", "--work", "/nope/work"], "/nope/work"),
-    pytest.param(
-        ["bench", "report", "--work", "{bench-work}"],
-        "summary.json",
-        marks=pytest.mark.xfail(strict=True, reason="issue 15: corrupt bench results give a traceback"),
-    ),
-    pytest.param(
-        ["bench", "--work", "{empty-work}", "--tiny", "lr=-1"],
-        "lr",
-        marks=pytest.mark.xfail(strict=True, reason="issue 15: bench values are not range-checked"),
-    ),
+    (["bench", "report", "--work", "{bench-work}"], "summary.json"),
+    (["bench", "--work", "{empty-work}", "--tiny", "lr=-1"], "lr"),
     (["bench", "--work", "{empty-work}", "--tiny", "epochs=many"], "epochs"),
     (["bench", "sweep", "--work", "{empty-work}", "--sweep", "no-such-sweep"], "no-such-sweep"),
     (["demo", "--work", "{afile}"], "afile"),

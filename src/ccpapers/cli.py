@@ -12,6 +12,7 @@ import importlib
 import logging
 import sys
 import traceback
+import typing
 
 from ccpapers import __version__
 
@@ -58,8 +59,39 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+class Parser(argparse.ArgumentParser):
+    """An invalid argument gets a two-line error (what is wrong, where the help is), not the
+    whole usage block."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n(see `{self.prog} --help`)\n")
+
+
+def add_verbose(parser: argparse.ArgumentParser) -> None:
+    """``-v`` after a (sub)command too: ``ccpapers bench run -v`` = ``ccpapers -v bench run``."""
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        dest="sub_verbose",
+        action="count",
+        default=argparse.SUPPRESS,
+        help="more output (-v: per-step lines and tracebacks, -vv: debug logs and every answer)",
+    )
+
+
+def _normalize(argv: list[str]) -> list[str]:
+    """Let a command fill in its default action (``ccpapers bench epochs=2`` runs the bench)."""
+    for i, tok in enumerate(argv):
+        if tok in COMMANDS:
+            hook = getattr(importlib.import_module(COMMANDS[tok][0]), "normalize_argv", None)
+            return argv[: i + 1] + hook(argv[i + 1 :]) if hook else argv
+        if not tok.startswith("-"):
+            break
+    return argv
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="ccpapers",
         description="Build knowledge-injection datasets from Creative-Commons papers and "
         "measure how well additional training puts that knowledge into an LLM.\n\n"
@@ -74,13 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=short, description=long)
         p.set_defaults(_module=module, _name=name)
+        add_verbose(p)
         module.configure(p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_normalize(list(sys.argv[1:] if argv is None else argv)))
+    args.verbose += getattr(args, "sub_verbose", 0)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -81,7 +81,17 @@ def coerce(hint: Any, value: Any, key: str) -> Any:
                     return False
                 raise ConfigError(f"{key}={value!r}: expected true or false")
             return bool(value)
-        if base in (int, float, str, Path):
+        if base is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)
+            return int(value)
+        if base is float:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return float(value)
+        if base in (str, Path):
+            if isinstance(value, (dict, list, tuple, set)):
+                raise ConfigError(f"{key}: expected a single text value, got {value!r} (quote it in YAML)")
             return base(value)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, ConfigError):
@@ -110,13 +120,30 @@ def config_from_mapping(cls: type[C], data: dict[str, Any], origin: str = "confi
     return cls(**{k: coerce(fields[k][1], v, k) for k, v in data.items()})
 
 
-def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+def _is_text(hint: Any) -> bool:
+    base = _base_type(hint)
+    if get_origin(base) is Literal:
+        return all(isinstance(c, str) for c in get_args(base))
+    return base in (str, Path)
+
+
+def parse_overrides(pairs: list[str], cls: type | None = None) -> dict[str, Any]:
+    """``key=value`` pairs; values are YAML (numbers, lists, booleans) except for text fields
+    of ``cls``, whose values stay exactly the string typed (``system_prompt=Role: tutor``)."""
+    text = {name for name, (_, hint) in _fields(cls).items() if _is_text(hint)} if cls else set()
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"override {pair!r} is not key=value")
-        out[key.strip().replace("-", "_")] = yaml.safe_load(value) if value else ""
+        key = key.strip().replace("-", "_")
+        if key in text:
+            out[key] = value
+            continue
+        try:
+            out[key] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"override {pair!r}: the value is not valid YAML ({exc.problem})") from None
     return out
 
 
@@ -170,10 +197,10 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         kwargs: dict[str, Any] = {"dest": f"cfg_{name}", "default": argparse.SUPPRESS}
         if base is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
+        elif get_origin(base) is Literal:  # argparse shows the choices: --method {lora,full}
+            kwargs["choices"] = list(get_args(base))
         else:
             kwargs["metavar"] = f.metadata.get("metavar", name.upper())
-            if get_origin(base) is Literal:
-                kwargs["choices"] = list(get_args(base))
         shown = ",".join(map(str, default)) if isinstance(default, list) else default
         kwargs["help"] = f"{help_text} (default: {shown})" if shown not in (None, "", []) else help_text
         parser.add_argument(flag, **kwargs)
@@ -189,7 +216,7 @@ def resolve_config_and_keys(cls: type[C], args: argparse.Namespace) -> tuple[C, 
     data: dict[str, Any] = {}
     if getattr(args, "config", None):
         data.update(load_yaml(args.config))
-    data.update(parse_overrides(getattr(args, "overrides", []) or []))
+    data.update(parse_overrides(getattr(args, "overrides", []) or [], cls))
     for key, value in vars(args).items():
         if key.startswith("cfg_"):
             data[key[4:]] = value

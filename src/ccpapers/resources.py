@@ -32,11 +32,11 @@ def resolve_recipe(kind: str, name: str | Path, suffixes: tuple[str, ...] = (".y
     ``resolve_recipe("train", "suites/fictional.yaml")`` finds nested files.
     """
     path = Path(name).expanduser()
-    if path.exists():
+    if path.is_file():  # a folder that happens to share a recipe's name (./demo/) is not one
         return path
     base = recipe_dir(kind)
     for candidate in [base / str(name), *(base / f"{name}{s}" for s in suffixes)]:
-        if candidate.exists():
+        if candidate.is_file():
             return candidate
     shipped = sorted(
         str(p.relative_to(base)) for p in base.rglob("*") if p.is_file() and p.suffix in suffixes

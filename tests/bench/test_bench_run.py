@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,16 @@ from ccpapers.bench.config import BenchConfig  # noqa: E402
 from ccpapers.config import ConfigError  # noqa: E402
 
 FIX = Path(__file__).parent / "fixtures"
-FAST = dict(tiny=True, lora_r=8, lora_alpha=16, lr=5e-3, seq_len=256, batch_rows=4, max_new_tokens=12)
+FAST = dict(
+    tiny=True,
+    lora_r=8,
+    lora_alpha=16,
+    lr=5e-3,
+    schedule="packed",
+    seq_len=256,
+    batch_rows=4,
+    max_new_tokens=12,
+)
 
 
 def events(run_dir: Path) -> list[dict]:
@@ -70,6 +80,28 @@ def test_fictional_run_outputs(fictional_run, work):
     assert "NOTHING" in s["warning"]
     assert (out / "adapter-seed0" / "adapter_config.json").is_file()
     assert s["objective_value"] == pytest.approx(s["gain"]["mean"] * 1.3010299956639813)  # log10(20)
+    assert s["intervals"]["gain"]["kind"] == "bootstrap over questions"  # one seed: item-level interval
+    assert math.isnan(s["gain"]["ci_low"])  # and no zero-width seed interval
+
+
+def test_lm_eval_harness_style_results(fictional_run, work):
+    _, s = fictional_run
+    res = json.loads((work / "bench" / "fict" / "results_lm_eval.json").read_text())
+    for key in ("results", "versions", "n-shot", "higher_is_better", "n-samples", "configs", "config"):
+        assert key in res, key
+    task = res["results"]["ccpapers_fictional"]
+    assert task["keywords,none"] == pytest.approx(s["score"]["mean"])
+    assert task["gain,none"] == pytest.approx(s["gain"]["mean"])
+    assert task["base_keywords,none"] == pytest.approx(s["base_score"])
+    assert isinstance(task["keywords_stderr,none"], (float, str))
+    assert res["results"]["ccpapers_fictional_base"]["keywords,none"] == pytest.approx(s["base_score"])
+    assert res["n-shot"]["mmlu_forgetting"] == 2 and res["results"]["mmlu_forgetting"][
+        "acc,none"
+    ] == pytest.approx(s["mmlu"]["mean"])
+    assert res["n-samples"]["ccpapers_fictional"] == {"original": 10, "effective": 10}
+    assert (
+        res["config"]["model_args"].startswith("pretrained=tiny") and res["config"]["training"]["epochs"] == 2
+    )
 
 
 def test_resume_skips_finished_seeds_and_caches_baseline(fictional_run, work):
@@ -83,6 +115,29 @@ def test_resume_skips_finished_seeds_and_caches_baseline(fictional_run, work):
     seed_events = [e["seed"] for e in events(work / "bench" / "fict") if e["event"] == "seed_result"]
     assert seed_events.count(0) == 1 and seed_events.count(1) == 1  # seed 0 was not re-trained
     assert s["gain"]["n"] == 2
+
+
+def test_damaged_seed_and_baseline_files_are_recomputed(fictional_run, work, capsys):
+    from dataclasses import replace
+
+    from ccpapers.bench import run_bench
+
+    cfg, _ = fictional_run
+    cfg = replace(cfg, run_name="damaged", save_adapter=False, max_questions=4, forgetting=False)
+    run_bench(cfg)
+    out = work / "bench" / "damaged"
+    (out / "seed-0.json").write_text('{"seed": 0, "sco')
+    caches = sorted((work / "bench" / ".baselines").glob("*.json"))
+    for c in caches:
+        c.write_text("{not json")
+    s = run_bench(cfg)
+    err = capsys.readouterr().err
+    assert "seed 0: " in err and "seed-0.json is damaged" in err and "recomputing" in err
+    assert (out / "seed-0.json.corrupt").is_file() and json.loads((out / "seed-0.json").read_text())[
+        "seed"
+    ] == 0
+    assert s["baseline_cached"] is False and any(Path(str(c) + ".corrupt").is_file() for c in caches)
+    assert [e["seed"] for e in events(out) if e["event"] == "seed_result"] == [0, 0]  # re-trained once
 
 
 def test_keyword_score_rises_after_overfitting(work):
@@ -183,44 +238,119 @@ def test_report_writes_markdown_csv_and_plots(fictional_run, work):
     assert header.startswith("run,suite,model,method")
 
 
-def test_cli_help_and_run(work, capsys):
+def test_cli_run_shows_progress_and_the_interval(work, capsys):
     from ccpapers.cli import main
 
-    with pytest.raises(SystemExit):
-        main(["bench", "--help"])
-    help_text = capsys.readouterr().out
-    for word in ("sweep", "report", "Llama-2", "--texts-per-fact", "--n-trials", "accelerate launch"):
-        assert word in help_text, word
-    rc = main(
-        [
-            "bench",
-            "epochs=1",
-            "--work",
-            str(work),
-            "--suite-file",
-            str(FIX / "fictional_mini.yaml"),
-            "--tiny",
-            "--lora-r",
-            "4",
-            "--lora-alpha",
-            "8",
-            "--seq-len",
-            "256",
-            "--batch-rows",
-            "4",
-            "--max-new-tokens",
-            "4",
-            "--run-name",
-            "cli",
-        ]
+    args = [
+        "bench",
+        "epochs=2",
+        "--work",
+        str(work),
+        "--suite-file",
+        str(FIX / "fictional_mini.yaml"),
+        "--tiny",
+        "--lora-r",
+        "4",
+        "--lora-alpha",
+        "8",
+        "--seq-len",
+        "128",
+        "--batch-rows",
+        "1",
+        "--max-new-tokens",
+        "4",
+        "--run-name",
+        "cli",
+    ]
+    rc = main([*args, "-v"])
+    cap = capsys.readouterr()
+    out, err = cap.out, cap.err
+    assert (
+        rc == 0
+        and "TINY MODEL" in out
+        and "gain interval: " in out
+        and "paired bootstrap over 10 questions" in out
     )
-    out = capsys.readouterr().out
-    assert rc == 0 and "TINY MODEL" in out and "gain" in out
-    assert yaml.safe_load((work / "bench" / "cli" / "config.resolved.yaml").read_text())["epochs"] == 1
-    assert main(["bench", "frobnicate"]) == 2
+    assert "run cli: suite fictional (10 questions), model tiny" in err
+    assert "baseline: the base model answers every question" in err
+    assert "seed 0: training on 20 texts" in err
+    for epoch in (1, 2):
+        assert f"seed 0 epoch {epoch}/2: loss " in err and "tok/s" in err and "training ETA" in err
+    assert "  seed 0 step 1/" in err  # -v: a line per optimizer step
+    assert "scored 10 questions (keywords) in " in err
+    assert yaml.safe_load((work / "bench" / "cli" / "config.resolved.yaml").read_text())["epochs"] == 2
+    assert main(["bench", "run", *args[2:]]) == 0  # resumed: nothing trained again
+    err = capsys.readouterr().err
+    assert "seed 0: finished earlier (seed-0.json), skipped" in err and "step 1/" not in err
     assert main(["bench", "report", "--work", str(work)]) == 0
     assert "ccpapers bench report" in capsys.readouterr().out
-    assert (work / "bench" / "report" / "heatmap_hyperparameters.png").is_file()
+    assert (work / "bench" / "report" / "gain_by_run.png").is_file()
+
+
+def test_tensorboard_tracking_without_a_server(work):
+    pytest.importorskip("tensorboardX")
+    from tensorboardX.proto import event_pb2
+
+    from ccpapers.bench import run_bench
+
+    run_bench(
+        BenchConfig(
+            work=work,
+            suite_file=str(FIX / "fictional_mini.yaml"),
+            epochs=2,
+            max_questions=3,
+            report_to=["tensorboard"],
+            run_name="tracked",
+            **FAST,
+        )
+    )
+    tags = set()
+    for f in (work / "bench" / "tracked" / "tracking").rglob("events.out.tfevents.*"):
+        data = f.read_bytes()
+        at = 0
+        while at + 12 <= len(data):  # TFRecord: length, crc, payload, crc
+            n = int.from_bytes(data[at : at + 8], "little")
+            ev = event_pb2.Event.FromString(data[at + 12 : at + 12 + n])
+            tags |= {v.tag for v in ev.summary.value}
+            at += 12 + n + 4
+    for tag in ("seed0/train/loss", "seed0/train/epoch_loss", "seed0/train/tokens_per_second", "eval/gain"):
+        assert tag in tags, (tag, sorted(tags))
+
+
+def test_wandb_tracking_when_installed_and_a_clear_error_when_not(work, monkeypatch):
+    import importlib.machinery
+    import sys
+    import types
+
+    from ccpapers.bench import run_bench
+
+    cfg = BenchConfig(
+        work=work,
+        suite_file=str(FIX / "fictional_mini.yaml"),
+        epochs=1,
+        max_questions=3,
+        run_name="wb",
+        **FAST,
+    )
+    from dataclasses import replace
+
+    if "wandb" not in sys.modules:
+        with pytest.raises(ConfigError, match="report_to: not installed: wandb"):
+            run_bench(replace(cfg, report_to=["wandb"]))
+    logged, finished = [], []
+    fake = types.ModuleType("wandb")
+    fake.__spec__ = importlib.machinery.ModuleSpec("wandb", None)
+    fake.config = types.SimpleNamespace(
+        update=lambda values, allow_val_change=True: logged.append(("config", values))
+    )
+    fake.init = lambda project, **kw: types.SimpleNamespace(
+        log=lambda values, step=None: logged.append((step, values)), finish=lambda: finished.append(project)
+    )
+    monkeypatch.setitem(sys.modules, "wandb", fake)
+    run_bench(replace(cfg, report_to=["wandb"]))
+    assert finished == ["wb"] and logged[0][0] == "config" and logged[0][1]["epochs"] == 1
+    keys = {k for _, v in logged[1:] for k in v}
+    assert {"seed0/train/loss", "eval/score", "eval/gain"} <= keys
 
 
 class _FakeJudgeBackend:

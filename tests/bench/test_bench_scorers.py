@@ -97,8 +97,8 @@ def test_mean_ci_hand_computed():
     # mean 0.4, sd 0.2, t(0.975, 2) = 4.303, half-width 4.303 * 0.2 / sqrt(3)
     assert r["mean"] == pytest.approx(0.4) and r["sd"] == pytest.approx(0.2)
     assert r["ci_high"] - r["mean"] == pytest.approx(4.303 * 0.2 / math.sqrt(3), rel=1e-3)
-    one = mean_ci([0.5])
-    assert one["ci_low"] == one["ci_high"] == 0.5
+    one = mean_ci([0.5])  # one value has no interval (issue 15: not a zero-width one)
+    assert one["mean"] == 0.5 and math.isnan(one["ci_low"]) and math.isnan(one["ci_high"])
 
 
 def test_judge_backend_json_reply_is_parsed():

@@ -89,6 +89,29 @@ def test_exact_count_and_resume(tmp_path):
     assert r["best"]["value"] <= more["best"]["value"]
 
 
+def test_sweep_prints_a_line_per_trial_with_parameters_objective_and_eta(tmp_path, capsys):
+    def fake(cfg, trial):
+        if trial.number == 1:
+            raise optuna.TrialPruned("pruned after epoch 1 (dev score 0.1)")
+        return cfg.lr * 1000
+
+    run_sweep(
+        _spec(),
+        BenchConfig(work=tmp_path),
+        storage=f"sqlite:///{tmp_path}/p.db",
+        n_trials=3,
+        objective_fn=fake,
+    )
+    err = capsys.readouterr().err
+    assert "study unit: 3 trials, 0 finished before; objective gain_x_log10_texts (maximize)" in err
+    lines = [line for line in err.splitlines() if line.startswith("trial ")]
+    assert len(lines) == 3
+    assert lines[0].startswith("trial 0 [1/3 finished] lr=") and "lora_preset=" in lines[0]
+    assert "-> gain_x_log10_texts=" in lines[0] and "; best #0 " in lines[0] and "ETA " in lines[0]
+    assert "(2 left)" in lines[0] and lines[2].endswith("(0 left)")
+    assert "-> pruned: pruned after epoch 1" in lines[1]
+
+
 def test_grid_sweep_runs_every_point(tmp_path):
     spec = _spec(sampler={"name": "grid"}, space={"texts_per_fact": {"choices": [1, 2, 3]}})
     got = []
@@ -204,9 +227,10 @@ def test_pruned_trial_restores_resident_base(tmp_path):
         if resident:
             lm = next(iter(resident.values()))
             seen.setdefault("before", {k: v.clone() for k, v in lm.model.state_dict().items()})
-        real_run(study, trial, sp, base, explicit, objective_fn, resident)
+        outcome = real_run(study, trial, sp, base, explicit, objective_fn, resident)
         lm = next(iter(resident.values()))
         seen["after"] = lm.model.state_dict()
+        return outcome
 
     sweep_mod._run_trial = spy
     try:

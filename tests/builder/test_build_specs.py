@@ -5,11 +5,12 @@ from pathlib import Path
 import pytest
 
 from ccpapers.builder.cost import PriceTable, Usage
-from ccpapers.builder.limits import RateLimiter, parse_retry_after
+from ccpapers.builder.limits import RateLimiter
 from ccpapers.builder.spec import load_spec
 from ccpapers.config import ConfigError
 from ccpapers.registry import BACKENDS, GENERATORS
 from ccpapers.resources import recipe_dir
+from ccpapers.retry import parse_retry_after
 
 
 def test_every_shipped_builder_spec_loads() -> None:

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from ccpapers.crawl.fetch.cache import FetchCache
-from ccpapers.crawl.fetch.client import LaneSpec, PoliteClient, parse_retry_after
+from ccpapers.crawl.fetch.client import LaneSpec, PoliteClient
 from ccpapers.crawl.fetch.errors import BlockedError, HttpStatusError, NetworkError, RobotsDisallowed
 from ccpapers.crawl.journal_db import JournalDB
 from ccpapers.crawl.pipeline import html_complete
+from ccpapers.retry import parse_retry_after
 from ccpapers.sample import load_sample
 from ccpapers.sample.site import Fault
 

@@ -1,4 +1,4 @@
-"""Validate the bundled fictional content against SAMPLE_SCHEMA.md.
+"""Validate the bundled fictional content against src/ccpapers/sample/SAMPLE_SCHEMA.md.
 
 Two files are checked: the sample journal ``src/ccpapers/sample/articles.yaml`` (rendered into a
 fake nature.com site for the crawler) and the bench's fictional suite

@@ -15,7 +15,8 @@ __all__ = ["BenchConfig", "demo_config", "run_bench", "write_report"]
 
 
 def demo_config(work: str | Path, **overrides: Any) -> BenchConfig:
-    """A fast tiny-model run of the fictional suite with the MMLU forgetting check (CPU, ~30 s).
+    """The demo's tiny-model run of the fictional suite with the MMLU forgetting check (CPU, about
+    a minute on a busy 2-core machine; see benchmarks/bench_tiny_overhead.py).
 
     Its numbers mean nothing: it shows the pipeline end to end."""
     kw: dict[str, Any] = dict(

@@ -37,25 +37,33 @@ def _raise_cache_limits() -> None:
         cfg.accumulated_cache_size_limit = max(cfg.accumulated_cache_size_limit, 512)
 
 
-def autocast_dtype(model: Any) -> Any:
-    """The 16-bit dtype to autocast to when a 16-bit CUDA model trains float32 parameters
-    (peft keeps LoRA adapters in float32 by default: without autocast their matmuls run as
-    float32 SIMT GEMMs, measured at a third of a 7B LoRA step on an H100), else ``None``."""
+def autocast_dtype(model: Any, enabled: bool = True) -> Any:
+    """The 16-bit dtype to autocast the matmuls to when float32 parameters train on CUDA, else
+    ``None``: the base's dtype for float32 LoRA adapters on a 16-bit model (peft's default;
+    without autocast their matmuls run as float32 SIMT GEMMs, measured at a third of a 7B LoRA
+    step on an H100), bf16 for a float32 model (float32 master weights, full fine-tuning)."""
     import torch
 
     params = list(model.parameters())
-    if not params or params[0].device.type != "cuda":
+    if not enabled or not params or params[0].device.type != "cuda":
+        return None
+    if not any(p.requires_grad and p.dtype == torch.float32 for p in params):
         return None
     low = {p.dtype for p in params} & {torch.bfloat16, torch.float16}
-    mixed = any(p.requires_grad and p.dtype == torch.float32 for p in params)
-    return next(iter(low)) if len(low) == 1 and mixed else None
+    if len(low) == 1:
+        return next(iter(low))
+    if not low and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return None
 
 
-def compile_for_training(model: Any, enabled: bool = True) -> tuple[Any, Callable[[], None]]:
+def compile_for_training(
+    model: Any, enabled: bool = True, autocast: bool = True
+) -> tuple[Any, Callable[[], None]]:
     """``(forward, undo)``: ``forward`` calls ``model`` with its blocks compiled (or the whole
     model compiled when no block class is recognised), under bf16/fp16 autocast when float32
-    adapters train on a 16-bit model (float32 master weights, 16-bit matmuls, as Trainer's
-    ``bf16=True``); ``undo()`` restores eager blocks."""
+    parameters train on CUDA and ``autocast`` is on (float32 master weights, 16-bit matmuls, as
+    Trainer's ``bf16=True``); ``undo()`` restores eager blocks."""
     import torch
 
     forward, undo = model, lambda: None
@@ -72,7 +80,7 @@ def compile_for_training(model: Any, enabled: bool = True) -> tuple[Any, Callabl
                 for b in blocks:
                     b._compiled_call_impl = None
 
-    dtype = autocast_dtype(model)
+    dtype = autocast_dtype(model, autocast)
     if dtype is None:
         return forward, undo
     inner = forward

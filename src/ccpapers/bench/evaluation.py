@@ -8,6 +8,7 @@ from contextlib import nullcontext
 from typing import Any
 
 from ccpapers.bench.config import BenchConfig
+from ccpapers.bench.stats import mean, mean_ci, paired_bootstrap  # noqa: F401 - re-exported
 from ccpapers.bench.suites.base import Question
 
 _SCORERS: dict[str, Any] = {}
@@ -49,9 +50,14 @@ def score_questions(
     n_shots: int = 0,
 ) -> list[dict[str, Any]]:
     """One row per question: id, prediction, score (0..1) and scorer name, in input order."""
+    import time
+
+    from ccpapers.bench import progress
     from ccpapers.bench.generation import answer_questions
     from ccpapers.bench.mcq import choose
     from ccpapers.bench.models import merged_lora
+
+    t0 = time.perf_counter()
 
     open_q = [q for q in questions if not q.is_mcq]
     mcq_q = [q for q in questions if q.is_mcq]
@@ -64,24 +70,32 @@ def score_questions(
     rows: dict[str, dict[str, Any]] = {}
     if open_q:
         mine, total = _shard(open_q, accelerator)
-        with merged_lora(model, cfg.merge_for_eval and not fsdp), precision():
+        with (
+            progress.task(len(mine), "answer", "q"),
+            merged_lora(model, cfg.merge_for_eval and not fsdp),
+            precision(),
+        ):
             answers = answer_questions(model, tokenizer, mine, cfg, synced_gpus=synced) if mine else []
         pairs = _gather(list(zip([q.id for q in mine], answers, strict=True)), total, accelerator)
         by_id = dict(pairs)
         for q in open_q:
-            pred = by_id[q.id]
+            pred, raw = by_id[q.id]
             ref = q.keywords if q.scorer == "keywords" else q.answer
+            score = scorer(q.scorer)(pred, ref)
             rows[q.id] = {
                 "id": q.id,
                 "doc_id": q.doc_id,
                 "scorer": q.scorer,
                 "prediction": pred,
-                "score": scorer(q.scorer)(pred, ref),
+                "score": score,
                 "split": q.split,
+                # the continuation without stop strings: how much an invented continuation would earn
+                "uncut": raw if raw != pred else None,
+                "score_uncut": scorer(q.scorer)(raw, ref) if raw != pred else score,
             }
     if mcq_q:
         mine, total = _shard(mcq_q, accelerator)
-        with precision():
+        with progress.task(len(mine), "multiple choice", "q"), precision():
             res = choose(model, tokenizer, mine, shots, n_shots, cfg.mcq_batch_size) if mine else []
         got = _gather([(q.id, r) for q, r in zip(mine, res, strict=True)], total, accelerator)
         by_id = dict(got)
@@ -97,49 +111,12 @@ def score_questions(
                 "subject": q.subject,
                 "split": q.split,
             }
-    return [rows[q.id] for q in questions]
-
-
-def mean(xs: list[float]) -> float:
-    return sum(xs) / len(xs) if xs else float("nan")
-
-
-def mean_ci(xs: list[float], level: float = 0.95) -> dict[str, float]:
-    """Mean, sample SD and a t-based confidence interval (half-width 0 for one value)."""
-    import math
-
-    n = len(xs)
-    m = mean(xs)
-    if n < 2:
-        return {"mean": m, "sd": 0.0, "ci_low": m, "ci_high": m, "n": n}
-    sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (n - 1))
-    try:
-        from scipy.stats import t
-
-        q = float(t.ppf(0.5 + level / 2, n - 1))
-    except ImportError:  # t quantiles for 95 %, n-1 = 1..10, else normal
-        q = (
-            [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228][n - 2]
-            if n <= 11
-            else 1.96
-        )
-    h = q * sd / math.sqrt(n)
-    return {"mean": m, "sd": sd, "ci_low": m - h, "ci_high": m + h, "n": n}
-
-
-def paired_bootstrap(
-    after: list[float], before: list[float], n: int = 2000, seed: int = 0, level: float = 0.95
-) -> dict[str, float]:
-    """Item-level paired bootstrap of mean(after - before): a CI for the gain of one seed
-    (questions resampled with replacement, both scores of an item kept together)."""
-    import random
-
-    diffs = [a - b for a, b in zip(after, before, strict=True)]
-    if not diffs:
-        return {"mean": float("nan"), "ci_low": float("nan"), "ci_high": float("nan")}
-    rng = random.Random(seed)
-    k = len(diffs)
-    means = sorted(sum(diffs[rng.randrange(k)] for _ in range(k)) / k for _ in range(n))
-    lo = means[int((1 - level) / 2 * n)]
-    hi = means[min(n - 1, int((1 + level) / 2 * n))]
-    return {"mean": sum(diffs) / k, "ci_low": lo, "ci_high": hi}
+    out = [rows[q.id] for q in questions]
+    kinds = sorted({r["scorer"] for r in out})
+    progress.say(
+        f"  scored {len(out)} questions ({', '.join(kinds)}) in {progress.duration(time.perf_counter() - t0)}: "
+        f"mean {mean([r['score'] for r in out]):.3f}"
+    )
+    for r in out:
+        progress.say(f"    {r['id']}: {r['prediction']!r} -> {r['score']:.3f}", level=2)
+    return out

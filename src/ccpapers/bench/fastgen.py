@@ -46,16 +46,26 @@ def _sdpa_backends(model: Any) -> Any:
 
 
 @contextmanager
-def generation_ready(model: Any) -> Iterator[Any]:
-    """sdpa attention (instead of flex) and eager blocks for the duration of the block."""
+def attention_switched(model: Any, impl: str = GENERATION_ATTENTION) -> Iterator[Any]:
+    """Run FlexAttention models with ``impl`` (sdpa) inside the block; others are left alone."""
     base = _base(model)
     before = attention_impl(model)
     switch = before == "flex_attention" and hasattr(base, "set_attn_implementation")
     if switch:
-        base.set_attn_implementation(GENERATION_ATTENTION)
+        base.set_attn_implementation(impl)
     try:
-        with eager_blocks(model) if hasattr(model, "modules") else nullcontext(), _sdpa_backends(model):
-            yield model
+        yield model
     finally:
         if switch:
             base.set_attn_implementation(before)
+
+
+@contextmanager
+def generation_ready(model: Any) -> Iterator[Any]:
+    """sdpa attention (instead of flex) and eager blocks for the duration of the block."""
+    with (
+        attention_switched(model),
+        eager_blocks(model) if hasattr(model, "modules") else nullcontext(),
+        _sdpa_backends(model),
+    ):
+        yield model

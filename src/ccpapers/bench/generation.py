@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ccpapers.bench.config import BenchConfig
@@ -24,13 +25,35 @@ def prompt_ids(tokenizer: Any, question: str, cfg: BenchConfig) -> list[int]:
     return list(tokenizer(text, add_special_tokens=True)["input_ids"])
 
 
-def clean_answer(text: str, cfg: BenchConfig) -> str:
-    """Cut the answer where the model starts a new plain-format question."""
+# a line that opens a new labelled turn: "A: ...", "Explanation: ...", "Mira K. Osei: ..."
+NEW_TURN = re.compile(r"\n[^\n:]{1,40}:(?=\s|$)")
+
+
+def stop_strings(cfg: BenchConfig) -> list[str]:
+    """``cfg.stop`` with ``\\n`` read as a newline, plus the plain prompt's own head (a new turn)."""
+    stops = [s.replace("\\n", "\n") for s in cfg.stop if s]
     if cfg.prompt == "plain":
         head = cfg.prompt_template.split("{question}")[0].strip()
-        if head and ("\n" + head) in text:
-            text = text.split("\n" + head)[0]
-    return text.strip()
+        if head and head not in stops:
+            stops.append(head)
+    return stops
+
+
+def clean_answer(text: str, cfg: BenchConfig) -> str:
+    """The answer up to the first stop string (blank line, a new "Question:"/"Interviewer:"
+    turn, ...) or, with ``stop_new_turn``, the first line opening another labelled turn;
+    generation already ended at EOS. An invented continuation earns no score."""
+    text = text.lstrip()
+    cut = len(text)
+    for s in stop_strings(cfg):
+        i = text.find(s)
+        if i >= 0:
+            cut = min(cut, i)
+    if cfg.stop_new_turn:
+        m = NEW_TURN.search(text)
+        if m:
+            cut = min(cut, m.start())
+    return text[:cut].strip()
 
 
 def generate_batched(
@@ -46,6 +69,7 @@ def generate_batched(
     Prompts are sorted by length so each batch pads little; padding is on the left."""
     import torch
 
+    from ccpapers.bench import progress
     from ccpapers.bench.fastgen import generation_ready
 
     pad = tokenizer.pad_token_id
@@ -79,6 +103,7 @@ def generate_batched(
             texts = tokenizer.batch_decode(gen[:, width:], skip_special_tokens=True)
             for row, i in enumerate(idx):
                 out[i] = texts[row]
+            progress.advance(len(idx))
     finally:
         model.train(was_training)
     return out
@@ -86,7 +111,8 @@ def generate_batched(
 
 def answer_questions(
     model: Any, tokenizer: Any, questions: list[Question], cfg: BenchConfig, synced_gpus: bool = False
-) -> list[str]:
+) -> list[tuple[str, str]]:
+    """``(answer, uncut continuation)`` per question: the answer ends at a stop string."""
     prompts = [prompt_ids(tokenizer, q.question, cfg) for q in questions]
     raw = generate_batched(model, tokenizer, prompts, cfg.max_new_tokens, cfg.gen_batch_size, synced_gpus)
-    return [clean_answer(t, cfg) for t in raw]
+    return [(clean_answer(t, cfg), t.strip()) for t in raw]

@@ -57,9 +57,14 @@ def _right_padded_logits(model: Any, seqs: list[list[int]], device: Any) -> Any:
         return model(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False).logits
 
 
-def loglik(model: Any, requests: list[tuple[list[int], list[int]]], batch_size: int = 16) -> list[float]:
-    """Sum of log-probabilities of each continuation given its context (right-padded batches)."""
+def loglik(
+    model: Any, requests: list[tuple[list[int], list[int]]], batch_size: int = 16, per_request: float = 0.0
+) -> list[float]:
+    """Sum of log-probabilities of each continuation given its context (right-padded batches);
+    ``per_request``: progress units (questions) one request stands for."""
     import torch
+
+    from ccpapers.bench import progress
 
     device = next(model.parameters()).device
     out = [0.0] * len(requests)
@@ -78,6 +83,7 @@ def loglik(model: Any, requests: list[tuple[list[int], list[int]]], batch_size: 
                 pos = torch.arange(start, start + len(cont), device=logp.device)
                 tgt = torch.tensor(cont, device=logp.device)
                 out[i] = float(logp[r, pos, tgt].sum())
+            progress.advance(len(idx) * per_request)
     finally:
         model.train(was_training)
     return out
@@ -110,7 +116,7 @@ def choose(
             model, ctx_only, [[requests[k][1][0] for k in range(a, b)] for a, b in spans], batch_size
         )
     else:
-        flat = loglik(model, requests, batch_size)
+        flat = loglik(model, requests, batch_size, per_request=len(questions) / max(1, len(requests)))
         scores = [flat[a:b] for a, b in spans]
     results = []
     for q, sc in zip(questions, scores, strict=True):
@@ -123,6 +129,8 @@ def _next_token_scores(
     model: Any, ctx: list[tuple[list[int], list[int]]], options: list[list[int]], batch_size: int
 ) -> list[list[float]]:
     import torch
+
+    from ccpapers.bench import progress
 
     device = next(model.parameters()).device
     out: list[list[float]] = [[] for _ in ctx]
@@ -137,6 +145,7 @@ def _next_token_scores(
             for r, i in enumerate(idx):
                 last = torch.log_softmax(logits[r, len(seqs[r]) - 1].float(), dim=-1)
                 out[i] = [float(last[t]) for t in options[i]]
+            progress.advance(len(idx))
     finally:
         model.train(was_training)
     return out

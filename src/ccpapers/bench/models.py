@@ -10,20 +10,60 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ccpapers.bench.config import BenchConfig
+from ccpapers.bench.localmodels import is_local_spec
+from ccpapers.bench.localmodels import resolve as resolve_local
 from ccpapers.config import ConfigError
 
 log = logging.getLogger(__name__)
 
 
-def resolve_device_options(cfg: BenchConfig) -> tuple[Any, str]:
-    """(torch dtype, attention implementation) for this machine and config."""
+# float32 weight + float32 gradient + two float32 Adam moments
+MASTER_BYTES_PER_PARAM = 16
+
+
+def full_ft_fits_fp32(n_params: int, total_bytes: int) -> bool:
+    """Whether full fine-tuning with float32 master weights fits a GPU of ``total_bytes``
+    (16 bytes/parameter, plus a quarter for activations and 2 GiB for the CUDA context)."""
+    return n_params * MASTER_BYTES_PER_PARAM * 1.25 + 2 * 2**30 <= total_bytes
+
+
+def count_params(model_path: str) -> int:
+    """Parameters of a model, counted on the meta device from its config (nothing loaded)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    conf = AutoConfig.from_pretrained(model_path)
+    with torch.device("meta"):
+        m = AutoModelForCausalLM.from_config(conf)
+    return sum(p.numel() for p in m.parameters())
+
+
+def resolve_device_options(cfg: BenchConfig, n_params: int | None = None) -> tuple[Any, str]:
+    """(torch dtype, attention implementation) for this machine and config.
+
+    ``dtype=auto`` on CUDA: float32 master weights for full fine-tuning when ``n_params``
+    (unknown: assumed to fit) fit the GPU at 16 bytes/parameter, else bf16 (the optimizer then
+    uses stochastic rounding); a bf16 base for LoRA (fp16 without bf16); float32 on CPU."""
     import torch
 
     cuda = torch.cuda.is_available()
     if cfg.dtype == "auto":
-        dtype = (
-            (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if cuda else torch.float32
-        )
+        low = torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else torch.float16
+        if not cuda:
+            dtype = torch.float32
+        elif cfg.method == "full" and low == torch.bfloat16:
+            total = torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory
+            fits = n_params is None or full_ft_fits_fp32(n_params, total)
+            dtype = torch.float32 if fits else torch.bfloat16
+            if not fits:
+                log.info(
+                    "full fine-tuning: %.2f B parameters x 16 bytes do not fit %.0f GiB with float32 master "
+                    "weights; bf16 weights with the stochastic-rounding AdamW (optimizer=adamw-sr)",
+                    n_params / 1e9,
+                    total / 2**30,
+                )
+        else:
+            dtype = low
     else:
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[cfg.dtype]
     attention = cfg.attention
@@ -70,7 +110,14 @@ def load_model(cfg: BenchConfig, tiny_texts: list[str] | None = None, device: An
     """The base causal LM (greedy generation config, pad token set) and its tokenizer."""
     import torch
 
-    dtype, attention = resolve_device_options(cfg)
+    mid = cfg.model_id()
+    path = mid
+    if not cfg.tiny and is_local_spec(mid):
+        path = str(resolve_local(mid))  # registry name or .gguf -> cached HF folder (converted once)
+    n_params = None
+    if not cfg.tiny and cfg.dtype == "auto" and cfg.method == "full" and torch.cuda.is_available():
+        n_params = count_params(path)
+    dtype, attention = resolve_device_options(cfg, n_params)
     quant = _quantization_config(cfg, dtype)
     if cfg.tiny:
         from ccpapers.bench.tiny import tiny_model, tiny_tokenizer
@@ -83,13 +130,12 @@ def load_model(cfg: BenchConfig, tiny_texts: list[str] | None = None, device: An
     else:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        mid = cfg.model_id()
-        tok = AutoTokenizer.from_pretrained(mid)
         kwargs: dict[str, Any] = {"dtype": dtype, "attn_implementation": hf_attn_name(attention)}
         if quant is not None:
             kwargs["quantization_config"] = quant
         try:
-            model = AutoModelForCausalLM.from_pretrained(mid, **kwargs)
+            tok = AutoTokenizer.from_pretrained(path)
+            model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
         except (OSError, ValueError) as exc:
             raise ConfigError(
                 f"model {mid!r} could not be loaded ({exc}); pass a local path or a Hub id you have access to "
@@ -127,6 +173,7 @@ def add_lora(model: Any, cfg: BenchConfig) -> Any:
         raise ConfigError(
             f"LoRA targets {missing} are not modules of this model; it has e.g. {sorted(names)[:20]}"
         )
+    targets = tied_head_targets(model, targets, cfg.tied_lm_head)
     if cfg.quant == "4bit":
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.gradient_checkpointing)
     lcfg = LoraConfig(
@@ -141,6 +188,61 @@ def add_lora(model: Any, cfg: BenchConfig) -> Any:
     # with FSDP keep the adapters in the base dtype instead of peft's float32 (the default).
     fsdp = os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true"
     return get_peft_model(model, lcfg, autocast_adapter_dtype=not fsdp)
+
+
+def output_head_name(model: Any) -> str | None:
+    """The module name of the output embeddings (``lm_head`` for Llama-family models)."""
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if head is None:
+        return None
+    return next((n.rsplit(".", 1)[-1] for n, m in model.named_modules() if m is head), None)
+
+
+def heads_tied(model: Any) -> bool:
+    """True when the output head's weight *is* the input embedding matrix."""
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    emb = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    return head is not None and emb is not None and head.weight is emb.weight
+
+
+def tied_head_targets(model: Any, targets: list[str], mode: str) -> list[str]:
+    """LoRA targets for a model whose lm_head shares the input embeddings. A LoRA on the tied
+    head trains fine but merging it writes into the one shared matrix, so the input embeddings
+    change too and the merged model is no longer the trained one. ``skip`` drops the head from
+    the targets (logged); ``untie`` gives the head its own copy (re-tied by :func:`retie_head`)."""
+    head = output_head_name(model)
+    if head is None or head not in targets or not heads_tied(model):
+        return targets
+    if mode == "untie":
+        import torch
+
+        out = model.get_output_embeddings()
+        out.weight = torch.nn.Parameter(out.weight.detach().clone(), requires_grad=False)
+        model.config.tie_word_embeddings = False
+        model._ccpapers_untied_head = True
+        log.info(
+            "%s shares the input embeddings: untied (own copy) so LoRA can adapt it (tied_lm_head=untie)",
+            head,
+        )
+        return targets
+    rest = [t for t in targets if t != head]
+    log.info(
+        "%s shares the input embeddings on this model: left out of the LoRA targets, which are now %s "
+        "(tied_lm_head=skip; tied_lm_head=untie adapts an untied copy)",
+        head,
+        rest,
+    )
+    if not rest:
+        raise ConfigError(f"LoRA targets {targets}: only the tied {head} was named; add other modules")
+    return rest
+
+
+def retie_head(model: Any) -> None:
+    """Undo ``tied_lm_head=untie``: the output head shares the input embeddings again."""
+    if getattr(model, "_ccpapers_untied_head", False):
+        model.get_output_embeddings().weight = model.get_input_embeddings().weight
+        model.config.tie_word_embeddings = True
+        model._ccpapers_untied_head = False
 
 
 def is_peft(model: Any) -> bool:
@@ -202,6 +304,7 @@ def trainable_model(lm: LoadedModel, cfg: BenchConfig, train_now: bool = True) -
     finally:
         if is_peft(model):
             lm.model = model.unload()
+            retie_head(lm.model)
         elif snap is not None:
             restore_weights(model, snap)
             lm.model = model

@@ -60,10 +60,31 @@ def select_texts(
     return out
 
 
+REAL_POOL = "irrelevant/nature-cc-by.jsonl"
+
+
+def drop_overlapping(pool: list[str], suite: Suite) -> list[str]:
+    """``pool`` without the texts that name a distinctive (non-numeric, 4+ characters) keyword
+    of the suite's questions: filler must not teach the answers."""
+    import re
+
+    keys = {
+        k for q in suite.questions for k in q.keywords if len(k) >= 4 and not re.fullmatch(r"[\d\s.,%°-]+", k)
+    }
+    return [t for t in pool if not any(k in t for k in keys)]
+
+
 def load_irrelevant(source: str, work: Path) -> list[str]:
     """Irrelevant texts from a build folder (group=irrelevant or any text), a .jsonl with
-    ``text`` fields, or ``sample`` (paragraphs of the bundled sample journal)."""
-    if source in ("", "sample"):
+    ``text`` fields, ``real`` or empty (101 paragraphs of four real CC BY Nature-family
+    articles, ``train/irrelevant/nature-cc-by.jsonl``) or ``sample`` (the bundled sample
+    journal, which describes the fictional suite's own discoveries: not irrelevant to it)."""
+    if source in ("", "real"):
+        from ccpapers.io import read_jsonl
+        from ccpapers.resources import resolve_recipe
+
+        return [r["text"] for r in read_jsonl(resolve_recipe("train", REAL_POOL)) if r.get("text")]
+    if source == "sample":
         from ccpapers.resources import sample_dir
 
         path = sample_dir() / "articles.yaml"
@@ -104,6 +125,25 @@ class Packed:
 
     def __len__(self) -> int:
         return int(self.input_ids.shape[0])
+
+
+@dataclass
+class TextRows:
+    """The study's schedule: one unpadded text per row (texts longer than ``max_len`` are
+    split into pieces), so every micro-step is one text and no token is padding."""
+
+    docs: list[list[int]]
+    n_tokens: int
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+
+def text_rows(docs: list[list[int]], max_len: int) -> TextRows:
+    pieces = [
+        d[i : i + max_len] for d in docs for i in range(0, len(d), max_len) if len(d[i : i + max_len]) > 1
+    ]
+    return TextRows(pieces, sum(len(p) for p in pieces))
 
 
 def tokenize_texts(tokenizer: Any, texts: list[str], add_eos: bool = True) -> list[list[int]]:

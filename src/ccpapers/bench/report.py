@@ -1,7 +1,10 @@
-"""``ccpapers bench report``: one table (markdown + CSV) and PNG plots over many runs.
+"""``ccpapers bench report``: tables (markdown + CSV) and plots over runs and sweeps.
 
-Plots: score vs texts per fact, score vs irrelevant texts (both with 95 % CI error bars,
-one line per method), and a heatmap of two hyperparameters against mean gain.
+Standalone runs: the gain of each run with its interval, the training loss curves, and score
+against each study parameter that varies (one line per combination of the other varying
+parameters; see :mod:`ccpapers.bench.report_plots`). Sweeps: Optuna's slice, contour and
+importance plots and a binned heatmap (:mod:`ccpapers.bench.sweep_plots`). A damaged
+``summary.json`` is recomputed from the run's ``results.jsonl``, else named and left out.
 """
 
 from __future__ import annotations
@@ -46,32 +49,104 @@ COLUMNS = [
     "objective_value",
     "tiny",
 ]
-HEATMAP_PAIRS = [
-    ("lr", "lora_r"),
-    ("lr", "epochs"),
-    ("lora_r", "lora_alpha"),
-    ("lora_preset", "lr"),
-    ("lr", "texts_per_fact_used"),
+SHOWN = [
+    "run",
+    "method",
+    "model",
+    "lora_preset",
+    "lora_r",
+    "lr",
+    "epochs",
+    "texts_per_fact_used",
+    "n_irrelevant",
+    "seeds",
+    "base_score",
+    "score",
+    "gain",
+    "gain_ci_low",
+    "gain_ci_high",
+    "interval",
+    "mmlu_gain",
+    "tokens_per_second",
 ]
 
 
-def collect_runs(runs_dir: Path) -> list[dict[str, Any]]:
-    rows = []
-    for path in sorted(Path(runs_dir).rglob("summary.json")):
-        if "report" in path.relative_to(runs_dir).parts[:1]:
-            continue
+def read_summary(path: Path) -> tuple[dict[str, Any] | None, str]:
+    """A run's summary: summary.json, else (damaged or missing) the last ``summary`` event of
+    its results.jsonl; (None, why) when neither holds one."""
+    try:
         s = json.loads(path.read_text(encoding="utf-8"))
-        row = {k: s.get(k) for k in COLUMNS if not isinstance(s.get(k), dict)}
-        row["run"] = str(path.parent.relative_to(runs_dir))
-        row["seeds"] = len(s.get("seeds") or [])
-        for key in ("score", "gain", "mmlu", "mmlu_gain"):
-            v = s.get(key)
-            if isinstance(v, dict):
-                row[key] = v["mean"]
-                if key in ("score", "gain"):
-                    row[f"{key}_ci_low"], row[f"{key}_ci_high"] = v["ci_low"], v["ci_high"]
-        rows.append(row)
-    return rows
+        if isinstance(s, dict) and "score" in s and "gain" in s:
+            return s, ""
+        problem = "not a run summary"
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problem = f"unreadable ({exc})"
+    log = path.parent / "results.jsonl"
+    found = None
+    if log.is_file():
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                e = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if e.get("event") == "summary":
+                found = {k: v for k, v in e.items() if k not in ("event", "time")}
+    if found is not None:
+        from ccpapers.io import write_json
+
+        aside = path.with_name(path.name + ".corrupt")
+        if path.is_file():
+            path.replace(aside)
+        write_json(path, found)
+        return (
+            found,
+            f"{path}: {problem}; recomputed from {log.name} (the damaged file is kept as {aside.name})",
+        )
+    return None, (
+        f"{path}: {problem} and {log.name} holds no summary; left out. Re-run the run with "
+        f"`ccpapers bench --config {path.parent / 'config.resolved.yaml'}` (finished seeds are kept) to rewrite it"
+    )
+
+
+def _row(s: dict[str, Any], run: str) -> dict[str, Any]:
+    row = {k: s.get(k) for k in COLUMNS if not isinstance(s.get(k), dict)}
+    row["run"] = run
+    row["seeds"] = len(s.get("seeds") or [])
+    for key in ("score", "gain", "mmlu", "mmlu_gain"):
+        v = s.get(key)
+        if isinstance(v, dict):
+            row[key] = v["mean"]
+            if key in ("score", "gain"):
+                row[f"{key}_ci_low"], row[f"{key}_ci_high"] = v.get("ci_low"), v.get("ci_high")
+    for key, iv in (s.get("intervals") or {}).items():  # the interval the run shows
+        if key in ("score", "gain"):
+            row[f"{key}_ci_low"], row[f"{key}_ci_high"] = iv["low"], iv["high"]
+            if key == "gain":
+                row["interval"] = iv["label"]
+    row.setdefault("interval", f"95% t over {row['seeds']} seeds" if row["seeds"] > 1 else "none")
+    return row
+
+
+def collect_runs(runs_dir: Path) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]], list[str]]:
+    """(standalone runs, sweep trials by study, notes on damaged files)."""
+    runs: list[dict[str, Any]] = []
+    sweeps: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    notes: list[str] = []
+    for path in sorted(Path(runs_dir).rglob("summary.json")):
+        parts = path.relative_to(runs_dir).parts
+        if parts[:1] == ("report",):
+            continue
+        s, note = read_summary(path)
+        if note:
+            notes.append(note)
+        if s is None:
+            continue
+        row = _row(s, str(path.parent.relative_to(runs_dir)))
+        if parts[0] == "sweeps" and len(parts) >= 3:
+            sweeps[parts[1]].append(row)
+        else:
+            runs.append(row)
+    return runs, dict(sweeps), notes
 
 
 def _fmt(v: Any) -> str:
@@ -80,165 +155,87 @@ def _fmt(v: Any) -> str:
     return "" if v is None else str(v)
 
 
-def _line_plot(rows: list[dict[str, Any]], x: str, xlabel: str, path: Path, logx: bool = False) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    groups: dict[str, dict[float, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for r in rows:
-        if r.get(x) is not None and r.get("score") is not None:
-            groups[f"{r['method']} ({r['model']})"][float(r[x])].append(r)
-    for label, pts in sorted(groups.items()):
-        xs = sorted(pts)
-        ys = [sum(p["score"] for p in pts[v]) / len(pts[v]) for v in xs]
-        lo = [ys[i] - min(p.get("score_ci_low", p["score"]) for p in pts[v]) for i, v in enumerate(xs)]
-        hi = [max(p.get("score_ci_high", p["score"]) for p in pts[v]) - ys[i] for i, v in enumerate(xs)]
-        ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", capsize=3, label=label)
-        base = [p["base_score"] for v in xs for p in pts[v] if p.get("base_score") is not None]
-        if base:
-            ax.axhline(sum(base) / len(base), linestyle=":", color="grey")
-    if logx and any(float(r.get(x) or 0) > 0 for r in rows):
-        ax.set_xscale("symlog", linthresh=1)
-    ax.margins(x=0.08)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("score (mean; bars: 95% CI over seeds/runs;\ndotted: base model)", fontsize=8)
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(alpha=0.3)
-    if groups:
-        ax.legend(fontsize=8)
-    else:
-        ax.text(0.5, 0.5, "no runs", ha="center", transform=ax.transAxes)
-    if any(r.get("tiny") for r in rows):
-        ax.set_title("TINY random model: numbers mean nothing", color="red", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def _heatmap(rows: list[dict[str, Any]], path: Path) -> tuple[Path, tuple[str, str]]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    def varied(k: str) -> int:
-        return len({r.get(k) for r in rows if r.get(k) is not None})
-
-    pair = max(HEATMAP_PAIRS, key=lambda p: (min(varied(p[0]), varied(p[1])), varied(p[0]) * varied(p[1])))
-    xk, yk = pair
-    xs = sorted({r.get(xk) for r in rows if r.get(xk) is not None}, key=str if xk == "lora_preset" else float)
-    ys = sorted({r.get(yk) for r in rows if r.get(yk) is not None}, key=str if yk == "lora_preset" else float)
-    cells: dict[tuple, list[float]] = defaultdict(list)
-    for r in rows:
-        if r.get("gain") is not None and r.get(xk) is not None and r.get(yk) is not None:
-            cells[(r[xk], r[yk])].append(r["gain"])
-    grid = [
-        [(sum(cells[(x, y)]) / len(cells[(x, y)])) if cells.get((x, y)) else float("nan") for x in xs]
-        for y in ys
-    ]
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    im = ax.imshow(grid or [[float("nan")]], cmap="viridis", aspect="auto", origin="lower")
-    ax.set_xticks(range(len(xs)), [_fmt(x) for x in xs], rotation=45, fontsize=8)
-    ax.set_yticks(range(len(ys)), [_fmt(y) for y in ys], fontsize=8)
-    for j, row in enumerate(grid):
-        for i, v in enumerate(row):
-            if not math.isnan(v):
-                ax.text(i, j, f"{v:+.2f}", ha="center", va="center", color="white", fontsize=7)
-    ax.set_xlabel(xk)
-    ax.set_ylabel(yk)
-    fig.colorbar(im, ax=ax, label="mean gain over base")
-    ax.set_title(
-        "gain by hyperparameters"
-        + (" (TINY model: meaningless)" if any(r.get("tiny") for r in rows) else ""),
-        fontsize=9,
-    )
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path, pair
+def _table(rows: list[dict[str, Any]], cols: list[str]) -> list[str]:
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in sorted(rows, key=lambda r: -(r.get("gain") if r.get("gain") == r.get("gain") else -1e9)):
+        lines.append("| " + " | ".join(_fmt(r.get(k)) for k in cols) + " |")
+    return lines
 
 
 def write_report(runs_dir: str | Path, out_dir: str | Path) -> dict[str, Any]:
-    """Write ``report.md``, ``runs.csv`` and three PNG plots; returns their paths."""
+    """Write ``report.md``, ``runs.csv`` and the plots that have something to show."""
+    from ccpapers.bench import report_plots as rp
+
     runs_dir, out = Path(runs_dir), Path(out_dir)
     if not runs_dir.is_dir():
         raise InputError(f"{runs_dir} does not exist; run `ccpapers bench` first or pass --work")
     out.mkdir(parents=True, exist_ok=True)
-    rows = collect_runs(runs_dir)
+    for old in out.glob("*.png"):  # plots of an earlier report that may not apply any more
+        old.unlink()
+    runs, sweeps, notes = collect_runs(runs_dir)
+    for note in notes:
+        from ccpapers.bench import progress
+
+        progress.say(f"!! {note}", run_line=False)
     from ccpapers.io import atomic_write
 
+    every = runs + [r for rows in sweeps.values() for r in rows]
     with atomic_write(out / "runs.csv") as fh:
-        w = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
+        w = csv.DictWriter(fh, fieldnames=[*COLUMNS, "interval"], extrasaction="ignore")
         w.writeheader()
-        w.writerows(rows)
-    plots = [
-        _line_plot(
-            rows,
-            "texts_per_fact_used",
-            "texts per fact (document variants used)",
-            out / "score_vs_texts_per_fact.png",
-        ),
-        _line_plot(
-            rows, "n_irrelevant", "irrelevant texts mixed in", out / "score_vs_irrelevant.png", logx=True
-        ),
-    ]
-    heat, pair = _heatmap(rows, out / "heatmap_hyperparameters.png")
-    plots.append(heat)
-    shown = [
-        "run",
-        "method",
-        "model",
-        "lora_preset",
-        "lora_r",
-        "lr",
-        "epochs",
-        "texts_per_fact_used",
-        "n_irrelevant",
-        "base_score",
-        "score",
-        "gain",
-        "gain_ci_low",
-        "gain_ci_high",
-        "mmlu_gain",
-        "tokens_per_second",
-    ]
+        w.writerows(every)
+    plots: list[Path] = []
+    skipped: list[str] = []
+    if runs:
+        plots.append(rp.gain_by_run(runs, out / "gain_by_run.png"))
+        curves = rp.loss_curves(runs, runs_dir, out / "loss_curves.png")
+        if curves:
+            plots.append(curves)
+        for x in rp.X_AXES:
+            p = rp.score_vs(runs, x, out / f"score_vs_{x}.png")
+            if p:
+                plots.append(p)
+            elif len({_fmt(r.get(x)) for r in runs}) < 2:
+                skipped.append(f"score vs {x}: all runs share {x}={_fmt(runs[0].get(x))}")
+            else:
+                skipped.append(f"score vs {x}: no two runs differ in {x} alone")
+    for name in sorted(sweeps):
+        from ccpapers.bench.sweep_plots import sweep_plots
+
+        got, why = sweep_plots(runs_dir / "sweeps" / name, out, tiny=any(r.get("tiny") for r in sweeps[name]))
+        plots += got
+        skipped += why
     lines = ["# ccpapers bench report", ""]
-    if any(r.get("tiny") for r in rows):
+    if any(r.get("tiny") for r in every):
         lines += [
             "> **WARNING: some runs use the TINY random-initialised model. Their scores, gains and speeds mean "
             "NOTHING; they only show that the pipeline runs.**",
             "",
         ]
     lines += [
-        f"{len(rows)} runs from `{runs_dir}`. Score = mean over test questions (keywords share, ROUGE-2 F "
-        "stemmed, or MCQ accuracy); gain = score - base model's score on the same questions; "
-        "CI = 95 % t-interval over seeds.",
-        "",
-        "| " + " | ".join(shown) + " |",
-        "|" + "---|" * len(shown),
-    ]
-    for r in sorted(rows, key=lambda r: -(r.get("gain") or -1e9)):
-        lines.append("| " + " | ".join(_fmt(r.get(k)) for k in shown) + " |")
-    lines += [
-        "",
-        "## Plots",
-        "",
-        "![score vs texts per fact](score_vs_texts_per_fact.png)",
-        "",
-        "![score vs irrelevant texts](score_vs_irrelevant.png)",
-        "",
-        f"![heatmap {pair[0]} x {pair[1]}](heatmap_hyperparameters.png)",
+        f"{len(runs)} runs and {len(sweeps)} sweeps from `{runs_dir}`. Score = mean over test questions "
+        "(keywords share, ROUGE-2 F stemmed, or MCQ accuracy); gain = score - base model's score on the "
+        "same questions; the interval of each run is the one named in its `interval` column: a 95 % "
+        "t-interval over seeds with 3 or more seeds, else the 95 % paired bootstrap over questions.",
         "",
     ]
+    if runs:
+        lines += ["## Runs", "", *_table(runs, SHOWN), ""]
+    for name, rows in sorted(sweeps.items()):
+        cols = ["run", *rp.varying(rows), "score", "gain", "objective_value"]
+        best = sorted(rows, key=lambda r: -(r.get("objective_value") or -1e9))[:10]
+        lines += [f"## Sweep `{name}` ({len(rows)} finished trials; best 10)", "", *_table(best, cols), ""]
+    if plots:
+        lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})\n" for p in plots]
+    if skipped or notes:
+        lines += ["## Not drawn or left out", ""] + [f"- {s}" for s in skipped + notes] + [""]
     with atomic_write(out / "report.md") as fh:
         fh.write("\n".join(lines))
     return {
         "markdown": str(out / "report.md"),
         "csv": str(out / "runs.csv"),
         "plots": [str(p) for p in plots],
-        "runs": len(rows),
+        "runs": len(every),
+        "skipped": skipped,
+        "notes": notes,
     }

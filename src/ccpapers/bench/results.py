@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from pathlib import Path
 from typing import Any
 
 from ccpapers.bench.config import BenchConfig
-from ccpapers.bench.evaluation import mean, mean_ci
+from ccpapers.bench.stats import mean, mean_ci, paired_bootstrap
+
+log = logging.getLogger(__name__)
+MIN_SEEDS_FOR_T = 3  # fewer seeds: the interval shown is the item-level bootstrap
 
 
 class EventLog:
@@ -70,6 +74,87 @@ def environment_info() -> dict[str, Any]:
     return {"versions": versions, "git_sha": sha, "python": platform.python_version(), "device": device}
 
 
+def read_result(path: Path, required: tuple[str, ...], what: str) -> dict[str, Any] | None:
+    """A results file written by an earlier run, or None when it is damaged (not JSON, not an
+    object, or missing ``required`` keys): the damaged file is moved to ``<name>.corrupt`` and a
+    warning names it, so the caller recomputes what it held."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and all(k in data for k in required):
+            return data
+        problem = (
+            f"lacks {[k for k in required if k not in data]}" if isinstance(data, dict) else "not an object"
+        )
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problem = str(exc)
+    aside = path.with_name(path.name + ".corrupt")
+    try:
+        path.replace(aside)
+    except OSError:
+        aside = path
+    log.warning(
+        "%s: %s is damaged (%s); recomputing it (the damaged file is kept as %s)",
+        what,
+        path,
+        problem,
+        aside.name,
+    )
+    from ccpapers.bench import progress
+
+    progress.say(f"!! {what}: {path} is damaged ({problem}); recomputing it (kept as {aside.name})")
+    return None
+
+
+def shown_intervals(
+    seeds: list[dict[str, Any]], base_test: list[float], level: float = 0.95
+) -> dict[str, dict[str, Any]]:
+    """The intervals a run reports for score and gain, and which kind they are.
+
+    With at least ``MIN_SEEDS_FOR_T`` seeds: a t-interval over the seeds' means (seed to seed
+    variation). With fewer, a t-interval over one or two values says nothing (one value has
+    none at all), so the interval is the paired bootstrap over questions of the seed-averaged
+    per-question scores: how much the result depends on which questions were asked."""
+    out: dict[str, dict[str, Any]] = {}
+    if len(seeds) >= MIN_SEEDS_FOR_T:
+        for key in ("score", "gain"):
+            ci = mean_ci([r[key] for r in seeds], level)
+            out[key] = {
+                "kind": "t over seeds",
+                "level": level,
+                "low": ci["ci_low"],
+                "high": ci["ci_high"],
+                "n": ci["n"],
+                "label": f"{level:.0%} t-interval over {ci['n']} seeds",
+            }
+        return out
+    items = [r.get("test_scores") for r in seeds]
+    if seeds and all(isinstance(x, list) and len(x) == len(base_test) for x in items):
+        after = [sum(col) / len(col) for col in zip(*items, strict=True)]
+        label = f"{level:.0%} paired bootstrap over {len(after)} questions ({len(seeds)} seed{'s' * (len(seeds) > 1)})"
+        g = paired_bootstrap(after, base_test, seed=0, level=level)
+        sc = paired_bootstrap(after, [0.0] * len(after), seed=0, level=level)
+        for key, ci in (("score", sc), ("gain", g)):
+            out[key] = {
+                "kind": "bootstrap over questions",
+                "level": level,
+                "low": ci["ci_low"],
+                "high": ci["ci_high"],
+                "n": len(after),
+                "label": label,
+            }
+    elif len(seeds) == 1 and seeds[0].get("gain_items_ci"):  # results of older versions
+        ci = seeds[0]["gain_items_ci"]
+        out["gain"] = {
+            "kind": "bootstrap over questions",
+            "level": level,
+            "low": ci["ci_low"],
+            "high": ci["ci_high"],
+            "n": len(base_test),
+            "label": f"{level:.0%} paired bootstrap over {len(base_test)} questions (1 seed)",
+        }
+    return out
+
+
 def trainable_checksum(model: Any) -> float:
     """Sum of trainable weights (in DDP every rank must end with the same value)."""
     return float(sum(p.detach().double().sum() for p in model.parameters() if p.requires_grad))
@@ -104,6 +189,7 @@ def summarize(
     load_s: float,
     model_info: dict[str, Any],
 ) -> dict[str, Any]:
+    base_rows = [r for r in base.get("rows", []) if r.get("split") == "test"]
     s: dict[str, Any] = {
         "suite": cfg.suite,
         "model": cfg.model_id(),
@@ -123,6 +209,12 @@ def summarize(
         "base_score": mean(base_test),
         "score": mean_ci([r["score"] for r in seeds]),
         "gain": mean_ci([r["gain"] for r in seeds]),
+        "score_uncut": mean_ci([r.get("score_uncut", r["score"]) for r in seeds]),
+        "base_score_uncut": mean([r.get("score_uncut", r["score"]) for r in base_rows]),
+        "schedule": cfg.schedule,
+        "optimizer_steps": mean([r.get("steps", 0) for r in seeds]),
+        "tokens_per_step": mean([r.get("tokens_per_step", 0.0) for r in seeds]),
+        "precision": seeds[0].get("precision") if seeds else None,
         "gain_items_ci": [r.get("gain_items_ci") for r in seeds],
         "seeds": [r["seed"] for r in seeds],
         "tokens_per_second": mean([r.get("tokens_per_second", 0.0) for r in seeds]),
@@ -134,7 +226,9 @@ def summarize(
         "load_seconds": load_s,
         "model_info": model_info,
     }
+    s["intervals"] = shown_intervals(seeds, base_test)
     if base_mmlu is not None:
+        s["n_mmlu"] = len(base.get("mmlu") or [])
         s["base_mmlu"] = base_mmlu
         s["mmlu"] = mean_ci([r["mmlu"] for r in seeds])
         s["mmlu_gain"] = mean_ci([r["mmlu_gain"] for r in seeds])

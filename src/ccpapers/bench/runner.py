@@ -22,6 +22,7 @@ from ccpapers.bench.results import (
     EventLog,
     environment_info,
     gather_all,
+    read_result,
     summarize,
     trainable_checksum,
 )
@@ -68,7 +69,7 @@ def load_suite(cfg: BenchConfig) -> Suite:
     return SUITES.create(cfg.suite)
 
 
-def config_hash(cfg: BenchConfig, drop: tuple[str, ...] = ("run_name", "seeds", "work")) -> str:
+def config_hash(cfg: BenchConfig, drop: tuple[str, ...] = ("run_name", "seeds", "work", "report_to")) -> str:
     d = {k: v for k, v in config_to_dict(cfg).items() if k not in drop}
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
 
@@ -96,10 +97,13 @@ def _tiny_texts(suite: Suite) -> list[str]:
 def _baseline(
     lm: Any, questions: list, mmlu: Suite | None, cfg: BenchConfig, acc: Any, cache: Path
 ) -> dict[str, Any]:
+    from ccpapers.bench import progress
+
     key_data = {
         "model": lm.info,
         "prompt": [cfg.prompt, cfg.prompt_template, cfg.system_prompt],
         "max_new": cfg.max_new_tokens,
+        "stop": [cfg.stop, cfg.stop_new_turn],
         "gen_batch": cfg.gen_batch_size,
         "q": [(q.id, q.question, q.answer, q.keywords, q.choices) for q in questions],
         "mmlu": [(q.id, q.question) for q in mmlu.questions] if mmlu else None,
@@ -110,8 +114,11 @@ def _baseline(
     path = cache / (
         hashlib.sha256(json.dumps(key_data, sort_keys=True, default=str).encode()).hexdigest()[:24] + ".json"
     )
-    if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8")) | {"cached": True}
+    cached = read_result(path, ("rows", "mmlu"), "cached baseline answers") if path.is_file() else None
+    if cached is not None:
+        progress.say(f"baseline: cached answers ({path.name})")
+        return cached | {"cached": True}
+    progress.say("baseline: the base model answers every question")
     t0 = time.perf_counter()
     rows = score_questions(lm.model, lm.tokenizer, questions, cfg, acc)
     mm = (
@@ -136,17 +143,39 @@ def run_bench(
     (sweeps keep the base in memory; LoRA is removed and full fine-tuning restored after).
     ``epoch_hook(epoch, dev_score)``: called after each per-epoch evaluation (sweep pruning;
     it may raise to stop the run, the base model is restored all the same)."""
+    from ccpapers.bench import progress
+    from ccpapers.bench.threads import cpu_threads
+
+    try:
+        with cpu_threads(cfg):
+            return _run_bench(cfg, accelerator, resident, epoch_hook)
+    finally:
+        progress.close_trackers()
+
+
+def _run_bench(cfg: BenchConfig, accelerator: Any, resident: Any, epoch_hook: Any) -> dict[str, Any]:
     from accelerate.utils import set_seed
 
+    from ccpapers.bench import progress
     from ccpapers.bench.models import is_peft, load_model, trainable_model
-    from ccpapers.bench.packing import load_irrelevant, pack, select_texts, tokenize_texts
+    from ccpapers.bench.packing import (
+        drop_overlapping,
+        load_irrelevant,
+        pack,
+        select_texts,
+        text_rows,
+        tokenize_texts,
+    )
     from ccpapers.bench.training import train
 
     acc = accelerator or make_accelerator()
     cfg = cfg.for_device(cuda=acc.device.type == "cuda")
     cfg.validate()
     main = acc.is_main_process
+    if not main:
+        progress.configure(enabled=False)  # one process prints
     suite = load_suite(cfg)
+    cfg.check_questions(len(suite.questions[: cfg.max_questions or None]))
     questions = _mark_dev(suite.questions[: cfg.max_questions or None], cfg.dev_questions)
     mmlu = None
     if cfg.forgetting and cfg.suite != "mmlu":
@@ -160,11 +189,20 @@ def run_bench(
             if (suite.irrelevant and not cfg.irrelevant)
             else load_irrelevant(cfg.irrelevant, Path(cfg.work))
         )
+        clean = drop_overlapping(pool, suite)
+        if len(clean) < len(pool):
+            log.warning(
+                "irrelevant texts: dropped %d of %d that name a keyword of the suite's questions",
+                len(pool) - len(clean),
+                len(pool),
+            )
+        pool = clean
     out_dir = Path(cfg.work) / "bench" / (cfg.run_name or default_run_name(cfg))
     if main:
         out_dir.mkdir(parents=True, exist_ok=True)
         write_resolved_config(cfg, out_dir)
     events = EventLog(out_dir / "results.jsonl", main)
+    progress.open_trackers(cfg, out_dir)
     if cfg.tiny and main:
         from ccpapers.bench.tiny import TINY_WARNING
 
@@ -174,6 +212,11 @@ def run_bench(
     device = None if acc.distributed_type.name == "FSDP" else acc.device
     lm = resident or load_model(cfg, _tiny_texts(suite) if cfg.tiny else None, device=device)
     load_s = time.perf_counter() - t_load
+    progress.say(
+        f"run {out_dir.name}: suite {cfg.suite} ({len(questions)} questions), model {cfg.model_id()} "
+        f"({lm.info['params']:,} params, {lm.info['dtype']}), {cfg.method}, {cfg.epochs} epochs, "
+        f"seeds {list(cfg.seeds)}; loaded in {progress.duration(load_s)}"
+    )
     events(
         "config",
         config=config_to_dict(cfg),
@@ -196,8 +239,12 @@ def run_bench(
     seed_results: list[dict[str, Any]] = []
     for seed in cfg.seeds:
         seed_file = out_dir / f"seed-{seed}.json"
-        if seed_file.is_file():
-            seed_results.append(json.loads(seed_file.read_text(encoding="utf-8")))
+        done = (
+            read_result(seed_file, ("seed", "score", "gain"), f"seed {seed}") if seed_file.is_file() else None
+        )
+        if done is not None:
+            progress.say(f"seed {seed}: finished earlier ({seed_file.name}), skipped")
+            seed_results.append(done)
             continue
         set_seed(seed)
         texts = select_texts(suite, cfg.texts_per_fact, cfg.variants, cfg.n_irrelevant, pool, seed)
@@ -205,16 +252,20 @@ def run_bench(
             from ccpapers.config import ConfigError
 
             raise ConfigError(f"suite {cfg.suite!r} gives no training texts with this config")
-        packed = (
-            pack(
-                tokenize_texts(lm.tokenizer, [t.text for t in texts]),
-                cfg.seq_len,
-                lm.tokenizer.pad_token_id or 0,
+        packed = None
+        if texts:
+            docs = tokenize_texts(lm.tokenizer, [t.text for t in texts])
+            packed = (
+                text_rows(docs, cfg.seq_len)
+                if cfg.schedule == "text"
+                else pack(docs, cfg.seq_len, lm.tokenizer.pad_token_id or 0)
             )
-            if texts
-            else None
-        )
         train_now = bool(cfg.epochs and packed)
+        if train_now:
+            progress.say(
+                f"seed {seed}: training on {len(texts)} texts ({packed.n_tokens:,} tokens in {len(packed)} rows "
+                f"of {cfg.seq_len})"
+            )
         with trainable_model(lm, cfg, train_now) as model:
             dev_q = [q for q in questions if q.split == "dev"] or (questions if cfg.eval_each_epoch else [])
 
@@ -289,14 +340,17 @@ def run_bench(
                 )
             test = [r["score"] for r in rows if r["split"] == "test"]
             test_base = [base_by_id[r["id"]]["score"] for r in rows if r["split"] == "test"]
+            uncut = [r.get("score_uncut", r["score"]) for r in rows if r["split"] == "test"]
             res = {
                 "seed": seed,
                 "score": mean(test),
                 "gain": mean(test) - mean(base_test),
+                "score_uncut": mean(uncut),  # answers not cut at the stop strings (issue 11)
                 "dev_score": mean([r["score"] for r in rows if r["split"] == "dev"])
                 if cfg.dev_questions
                 else None,
                 "mmlu": mean([r["score"] for r in mm_rows]) if mmlu else None,
+                "test_scores": test,
                 "n_texts": len(texts),
                 "n_target_texts": sum(t.group == "target" for t in texts),
                 "n_documents": len(suite.documents),
@@ -327,9 +381,12 @@ def run_bench(
     summary = summarize(cfg, seed_results, base_test, base_mmlu, base, load_s, lm.info)
     events("summary", **summary)
     events.close()
+    progress.track_summary(summary)
     if main:
+        from ccpapers.bench.export import write_lm_eval_results
         from ccpapers.io import write_json
 
         write_json(out_dir / "summary.json", summary)
+        write_lm_eval_results(out_dir, cfg, summary, suite, seed_results, base_test)
     summary["out_dir"] = str(out_dir)
     return summary

@@ -25,68 +25,19 @@ from pathlib import Path
 from typing import Any
 
 from ccpapers.bench.config import BenchConfig
-from ccpapers.config import ConfigError, config_from_mapping, config_to_dict, read_yaml_mapping
+from ccpapers.bench.sweep_spec import (  # noqa: F401 - re-exported
+    check_spec,
+    grid_size,
+    grid_values,
+    load_sweep_spec,
+    suggest,
+    trial_config,
+)
+from ccpapers.config import ConfigError
+from ccpapers.errors import CcpapersError
 
 log = logging.getLogger(__name__)
 MODEL_KEYS = ("model", "size", "tiny", "dtype", "quant", "attention", "suite", "suite_file", "build")
-
-
-def load_sweep_spec(spec: str | Path) -> dict[str, Any]:
-    from ccpapers.resources import resolve_recipe
-
-    try:
-        path = (
-            resolve_recipe("train", spec)
-            if Path(str(spec)).exists()
-            else resolve_recipe("train", f"sweeps/{spec}")
-        )
-    except FileNotFoundError as exc:
-        raise ConfigError(str(exc)) from exc
-    data = read_yaml_mapping(path, "sweep")
-    if not isinstance(data.get("space"), dict) or not data["space"]:
-        raise ConfigError(f"sweep {path}: needs a non-empty 'space' mapping of config key -> distribution")
-    fields = set(config_to_dict(BenchConfig()))
-    bad = [k for k in [*data["space"], *(data.get("base") or {})] if k not in fields]
-    if bad:
-        raise ConfigError(f"sweep {path}: {bad} are not bench config keys")
-    data.setdefault("study_name", Path(path).stem)
-    data["_path"] = str(path)
-    return data
-
-
-def suggest(trial: Any, space: dict[str, Any]) -> dict[str, Any]:
-    """Sample one config from the YAML search space (float/int with low/high/log, categorical)."""
-    params: dict[str, Any] = {}
-    for name, d in space.items():
-        kind = d.get("type", "categorical" if "choices" in d else "float")
-        if kind == "float":
-            params[name] = trial.suggest_float(
-                name, float(d["low"]), float(d["high"]), log=bool(d.get("log", False))
-            )
-        elif kind == "int":
-            params[name] = trial.suggest_int(
-                name, int(d["low"]), int(d["high"]), log=bool(d.get("log", False)), step=int(d.get("step", 1))
-            )
-        elif kind == "categorical" or "choices" in d:
-            params[name] = trial.suggest_categorical(name, list(d["choices"]))
-        else:
-            raise ConfigError(f"sweep space {name!r}: type must be float, int or categorical")
-    return params
-
-
-def grid_values(d: dict[str, Any]) -> list[Any]:
-    if "choices" in d:
-        return list(d["choices"])
-    if d.get("type") == "int":
-        return list(range(int(d["low"]), int(d["high"]) + 1, int(d.get("step", 1))))
-    raise ConfigError("grid sweeps need 'choices' (or int low/high/step) for every key")
-
-
-def grid_size(space: dict[str, Any]) -> int:
-    n = 1
-    for d in space.values():
-        n *= len(grid_values(d))
-    return n
 
 
 def _grid_class() -> Any:
@@ -220,18 +171,6 @@ class _Heartbeat:
         self._thread.join()
 
 
-def trial_config(
-    base: BenchConfig, spec: dict[str, Any], params: dict[str, Any], explicit: set[str]
-) -> BenchConfig:
-    data = config_to_dict(base)
-    sweep_base = dict(spec.get("base") or {})
-    for k, v in sweep_base.items():
-        if k not in explicit:
-            data[k] = v
-    data.update(params)
-    return config_from_mapping(BenchConfig, data, origin=spec.get("_path", "sweep"))
-
-
 def run_sweep(
     spec: str | Path | dict[str, Any],
     base: BenchConfig | None = None,
@@ -250,8 +189,9 @@ def run_sweep(
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
     sp = spec if isinstance(spec, dict) else load_sweep_spec(spec)
     base = base or BenchConfig()
+    check_spec(sp, replace(base, objective=sp.get("objective", base.objective)), n_trials)
     name = study_name or sp["study_name"]
-    n_total = int(n_trials or sp.get("n_trials", 20))
+    n_total = int(n_trials if n_trials is not None else sp.get("n_trials", 20))
     hb = sp.get("heartbeat") or {}
     interval, grace = int(hb.get("interval", 30)), int(hb.get("grace", 90))
     url = storage or f"sqlite:///{(Path(base.work) / 'bench' / 'sweeps' / f'{name}.db').resolve()}"
@@ -270,6 +210,15 @@ def run_sweep(
     poll = float(sp.get("poll_seconds", max(1, interval)))
     resident: dict[tuple, Any] = {}
     ran = 0
+    spent: list[float] = []
+    from ccpapers.bench import progress
+
+    done0 = len([t for t in census(study) if t.state.is_finished()])
+    progress.say(
+        f"study {name}: {n_total} trials, {done0} finished before; objective "
+        f"{sp.get('objective', base.objective)} ({study.direction.name.lower()}); storage {url}",
+        run_line=False,
+    )
     while True:
         optuna.storages.fail_stale_trials(study)
         live = census(study)
@@ -289,7 +238,11 @@ def run_sweep(
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 continue
             ran += 1
-            _run_trial(study, trial, sp, base, explicit or set(), objective_fn, resident)
+            t0 = time.perf_counter()
+            with progress.quiet():
+                outcome = _run_trial(study, trial, sp, base, explicit or set(), objective_fn, resident)
+            spent.append(time.perf_counter() - t0)
+            _say_trial(study, trial.number, outcome, spent, n_total)
     live = census(study)
     complete = [t for t in live if t.state == optuna.trial.TrialState.COMPLETE]
     best = None
@@ -311,6 +264,38 @@ def run_sweep(
     }
 
 
+def _fmt_params(params: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
+
+
+def _say_trial(study: Any, number: int, outcome: dict[str, Any], spent: list[float], n_total: int) -> None:
+    """One line per trial: parameters, objective (and score, gain), time, the best so far, ETA."""
+    from ccpapers.bench import progress
+
+    live = census(study)
+    finished = len([t for t in live if t.state.is_finished()])
+    complete = [t for t in live if t.state.name == "COMPLETE"]
+    best = ""
+    if complete:
+        pick = max if study.direction.name == "MAXIMIZE" else min
+        b = pick(complete, key=lambda t: t.value)
+        best = f"; best #{b.number} {b.value:.4g}"
+    if outcome["state"] == "COMPLETE":
+        extra = ""
+        if outcome.get("score") is not None:
+            extra = f" (score {outcome['score']:.3f}, gain {outcome['gain']:+.3f})"
+        result = f"{outcome['objective']}={outcome['value']:.4g}{extra}"
+    else:
+        result = outcome["state"].lower() + (f": {outcome['reason']}" if outcome.get("reason") else "")
+    left = max(0, n_total - finished)
+    eta = progress.duration(left * sum(spent) / len(spent)) if left else "0s"
+    progress.say(
+        f"trial {number} [{finished}/{n_total} finished] {_fmt_params(outcome['params'])} -> {result} "
+        f"in {progress.duration(spent[-1])}{best}; ETA {eta} at this worker's pace ({left} left)",
+        run_line=False,
+    )
+
+
 def _run_trial(
     study: Any,
     trial: Any,
@@ -319,7 +304,8 @@ def _run_trial(
     explicit: set[str],
     objective_fn: Any,
     resident: dict[tuple, Any],
-) -> None:
+) -> dict[str, Any]:
+    """Run one trial and tell the study; returns what happened (state, value, parameters)."""
     import optuna
 
     from ccpapers.bench.runner import run_bench
@@ -336,6 +322,7 @@ def _run_trial(
     history = study._storage.get_trial(trial._trial_id).system_attrs.get("retry_history")
     if history:
         trial.set_user_attr("retry_of", history)
+    outcome: dict[str, Any] = {"params": params, "objective": cfg.objective}
     try:
         if objective_fn is not None:
             value = float(objective_fn(cfg, trial))
@@ -357,6 +344,7 @@ def _run_trial(
             value = float(summary["objective_value"])
             for k in ("score", "gain"):
                 trial.set_user_attr(k, summary[k]["mean"])
+                outcome[k] = summary[k]["mean"]
             trial.set_user_attr("tokens_per_second", summary["tokens_per_second"])
             trial.set_user_attr("seeds", summary["seeds"])
             trial.set_user_attr("train_seconds", summary["train_seconds"])
@@ -365,12 +353,13 @@ def _run_trial(
             env = environment_info()
             trial.set_user_attr("git_sha", env["git_sha"])
             trial.set_user_attr("versions", env["versions"])
-    except optuna.TrialPruned:
+    except optuna.TrialPruned as exc:
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        return
-    except (ConfigError, ValueError, RuntimeError) as exc:
+        return outcome | {"state": "PRUNED", "reason": str(exc)}
+    except (CcpapersError, ValueError, RuntimeError) as exc:
         log.error("trial %d failed: %s", trial.number, exc)
         trial.set_user_attr("error", str(exc)[:500])
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        return
+        return outcome | {"state": "FAIL", "reason": str(exc)[:200]}
     study.tell(trial, value)
+    return outcome | {"state": "COMPLETE", "value": value}

@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from ccpapers.bench.config import BenchConfig
-from ccpapers.bench.packing import Packed, attention_mask_for
+from ccpapers.bench.packing import Packed, TextRows, attention_mask_for
 
 # dense bf16 peak (TFLOP/s) for the MFU basis; unknown devices get no MFU
 PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L40S": 362.0, "A10": 125.0}
@@ -32,14 +33,30 @@ def peak_flops(device: Any) -> float | None:
     return None
 
 
-def make_optimizer(model: Any, cfg: BenchConfig) -> Any:
-    import torch
+class TextOrder:
+    """The study's schedule: each epoch a seeded permutation of the texts, one ``[1, L]`` tensor
+    per micro-step (labels = input ids; the model shifts them). The texts are moved to the
+    device once, so a step never waits on a host copy; under several processes each rank takes
+    an equal share (wrapping around)."""
 
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise RuntimeError("no trainable parameters: LoRA targets matched nothing or the model is frozen")
-    fused = all(p.is_cuda for p in params)
-    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused or None)
+    def __init__(self, rows: TextRows, device: Any, gen: Any, rank: int = 0, world: int = 1) -> None:
+        import torch
+
+        self.tensors = [torch.tensor(d, dtype=torch.long, device=device)[None] for d in rows.docs]
+        self.gen, self.rank, self.world = gen, rank, world
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.tensors) / self.world)
+
+    def __iter__(self) -> Any:
+        import torch
+
+        n = len(self.tensors)
+        perm = torch.randperm(n, generator=self.gen).tolist()
+        per = len(self)
+        perm = (perm * (1 + per * self.world // max(1, n)))[: per * self.world]
+        for i in perm[self.rank * per : (self.rank + 1) * per]:
+            yield self.tensors[i]
 
 
 def lr_lambda(total_steps: int, warmup: int) -> Callable[[int], float]:
@@ -53,7 +70,7 @@ def lr_lambda(total_steps: int, warmup: int) -> Callable[[int], float]:
 
 def train(
     model: Any,
-    packed: Packed,
+    packed: Packed | TextRows,
     cfg: BenchConfig,
     accelerator: Any,
     attention: str,
@@ -62,94 +79,142 @@ def train(
     on_epoch_end: Callable[[int, Any], float | None] | None = None,
     on_loss: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Train ``model`` in place; returns losses, per-epoch records, tokens/s and MFU."""
+    """Train ``model`` in place on packed rows (:class:`Packed`) or one text per micro-step
+    (:class:`TextRows`, the study's schedule); returns losses, per-epoch records, optimizer
+    steps, tokens per step, tokens/s, MFU and the precision used."""
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    ds = TensorDataset(packed.input_ids, packed.position_ids, packed.labels, packed.doc_ids)
+    from ccpapers.bench.compiled import autocast_dtype
+    from ccpapers.bench.fastgen import attention_switched
+    from ccpapers.bench.optim import make_optimizer
+
     gen = torch.Generator().manual_seed(seed)
-    loader = DataLoader(ds, batch_size=cfg.batch_rows, shuffle=True, generator=gen)
-    optimizer = make_optimizer(model, cfg)
-    steps_per_epoch = math.ceil(
-        math.ceil(len(ds) / cfg.batch_rows / accelerator.num_processes) / cfg.grad_accum
-    )
-    total = max(1, steps_per_epoch * cfg.epochs)
+    by_text = isinstance(packed, TextRows)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer, opt_name = make_optimizer(trainable, cfg.optimizer, cfg.lr, cfg.weight_decay)
+    if by_text:
+        loader: Any = TextOrder(
+            packed, accelerator.device, gen, accelerator.process_index, accelerator.num_processes
+        )
+        micro_per_epoch = len(loader)
+    else:
+        ds = TensorDataset(packed.input_ids, packed.position_ids, packed.labels, packed.doc_ids)
+        loader = DataLoader(ds, batch_size=cfg.batch_rows, shuffle=True, generator=gen)
+        micro_per_epoch = math.ceil(len(ds) / cfg.batch_rows / accelerator.num_processes)
+    total = max(1, math.ceil(micro_per_epoch / cfg.grad_accum) * cfg.epochs)
     if cfg.max_steps:
         total = min(total, cfg.max_steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(total, int(cfg.warmup_ratio * total)))
-    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+    if by_text:  # the texts are on the device already; each rank iterates its own share
+        model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+    else:
+        model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
     accelerator.gradient_accumulation_steps = cfg.grad_accum  # else accumulate() steps every micro-batch
     from ccpapers.bench.compiled import compile_for_training
 
-    forward, uncompile = compile_for_training(model, bool(cfg.compile))  # regional: one block graph
-    dtype = next(p for p in accelerator.unwrap_model(model).parameters()).dtype
+    use_amp = cfg.autocast is not False  # unset = on (autocast_dtype is None off CUDA)
+    forward, uncompile = compile_for_training(model, bool(cfg.compile), use_amp)  # regional
+    inner = accelerator.unwrap_model(model)
+    dtype = next(p for p in inner.parameters()).dtype
+    amp = autocast_dtype(inner, use_amp)
+    precision = {
+        "weights": str(trainable[0].dtype).replace("torch.", ""),
+        "autocast": str(amp).replace("torch.", "") if amp is not None else None,
+        "optimizer": opt_name,
+    }
+    # one causal text per row: plain causal attention (sdpa), no block masks to build
+    switch = attention_switched(inner, "sdpa") if by_text else nullcontext()
     k = 4 if cfg.method == "lora" else 6
     peak = peak_flops(accelerator.device)
     losses: list[dict[str, Any]] = []
     epochs: list[dict[str, Any]] = []
     step, tokens, train_time = 0, 0, 0.0
     best, since_best, stopped = -math.inf, 0, ""
+    from ccpapers.bench.progress import TrainProgress
+
+    shown = TrainProgress(total, cfg.epochs, seed)
     model.train()
-    for epoch in range(1, cfg.epochs + 1):
-        t0 = time.perf_counter()
-        ep_loss, ep_n, ep_tok0 = 0.0, 0, tokens
-        for input_ids, position_ids, labels, doc_ids in loader:
-            with accelerator.accumulate(model):
-                mask = attention_mask_for(doc_ids, attention, dtype)
-                out = forward(
-                    input_ids=input_ids,
-                    position_ids=position_ids,
-                    attention_mask=mask,
-                    labels=labels,
-                    use_cache=False,
-                )
-                accelerator.backward(out.loss)
-                if accelerator.sync_gradients:
-                    if cfg.max_grad_norm:
-                        accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-            tokens += int((doc_ids > 0).sum())  # real tokens (padding has doc id 0)
-            loss = float(out.loss.detach())
-            ep_loss += loss
-            ep_n += 1
-            if accelerator.sync_gradients:
-                step += 1
-                rec = {"epoch": epoch, "step": step, "loss": loss, "lr": scheduler.get_last_lr()[0]}
-                losses.append(rec)
-                if on_loss:
-                    on_loss(rec)
-                if cfg.max_steps and step >= cfg.max_steps:
-                    stopped = f"max_steps={cfg.max_steps}"
+    try:
+        with switch:
+            for epoch in range(1, cfg.epochs + 1):
+                t0 = time.perf_counter()
+                ep_tok0, pending = tokens, []
+                for batch in loader:
+                    with accelerator.accumulate(model):
+                        if by_text:
+                            n_tok = int(batch.shape[-1])
+                            out = forward(input_ids=batch, labels=batch, use_cache=False)
+                        else:
+                            input_ids, position_ids, labels, doc_ids = batch
+                            n_tok = int((doc_ids > 0).sum())  # real tokens (padding has doc id 0)
+                            mask = attention_mask_for(doc_ids, attention, dtype)
+                            out = forward(
+                                input_ids=input_ids,
+                                position_ids=position_ids,
+                                attention_mask=mask,
+                                labels=labels,
+                                use_cache=False,
+                            )
+                        accelerator.backward(out.loss)
+                        if accelerator.sync_gradients and cfg.max_grad_norm:
+                            accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                        optimizer.step()
+                        scheduler.step()
+                        optimizer.zero_grad(set_to_none=True)
+                    tokens += n_tok
+                    # the loss stays on the device until the epoch ends: no host sync per step
+                    rec = None
+                    if accelerator.sync_gradients:
+                        step += 1
+                        rec = {"epoch": epoch, "step": step, "lr": scheduler.get_last_lr()[0]}
+                        shown.tick(tokens * accelerator.num_processes)
+                    pending.append((rec, out.loss.detach()))
+                    if cfg.max_steps and step >= cfg.max_steps:
+                        stopped = f"max_steps={cfg.max_steps}"
+                        break
+                values = torch.stack([x for _, x in pending]).float().tolist() if pending else []
+                for (rec, _), loss in zip(pending, values, strict=True):
+                    if rec is not None:
+                        rec["loss"] = loss
+                        losses.append(rec)
+                        if on_loss:
+                            on_loss(rec)
+                        shown.step(rec["step"], loss, rec["lr"], epoch)
+                if accelerator.device.type == "cuda":
+                    torch.cuda.synchronize()
+                ep_s = time.perf_counter() - t0
+                train_time += ep_s
+                ep_loss = sum(values) / max(1, len(values))
+                rec = {"epoch": epoch, "loss": ep_loss, "steps": step, "seconds": ep_s}
+                rec["tokens"] = (tokens - ep_tok0) * accelerator.num_processes
+                if on_epoch_end is not None:
+                    dev = on_epoch_end(epoch, inner)
+                    rec["dev_score"] = dev
+                    if dev is not None and cfg.early_stopping:
+                        if dev > best:
+                            best, since_best = dev, 0
+                        else:
+                            since_best += 1
+                            if since_best >= cfg.early_stopping:
+                                stopped = f"early stopping after epoch {epoch} (no dev gain for {since_best} epochs)"
+                    model.train()
+                epochs.append(rec)
+                shown.epoch(rec)
+                if stopped:
                     break
-        if accelerator.device.type == "cuda":
-            torch.cuda.synchronize()
-        ep_s = time.perf_counter() - t0
-        train_time += ep_s
-        rec = {"epoch": epoch, "loss": ep_loss / max(1, ep_n), "steps": step, "seconds": ep_s}
-        rec["tokens"] = (tokens - ep_tok0) * accelerator.num_processes
-        if on_epoch_end is not None:
-            dev = on_epoch_end(epoch, accelerator.unwrap_model(model))
-            rec["dev_score"] = dev
-            if dev is not None and cfg.early_stopping:
-                if dev > best:
-                    best, since_best = dev, 0
-                else:
-                    since_best += 1
-                    if since_best >= cfg.early_stopping:
-                        stopped = f"early stopping after epoch {epoch} (no dev gain for {since_best} epochs)"
-            model.train()
-        epochs.append(rec)
-        if stopped:
-            break
-    uncompile()
+    finally:
+        shown.close()
+        uncompile()
     tokens_all = tokens * accelerator.num_processes
     tps = tokens_all / train_time if train_time else 0.0
     result: dict[str, Any] = {
         "losses": losses,
         "epochs": epochs,
         "steps": step,
+        "schedule": "text" if by_text else "packed",
+        "tokens_per_step": tokens_all / step if step else 0.0,
+        "precision": precision,
         "stopped": stopped,
         "train_tokens": tokens_all,
         "train_seconds": train_time,

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from ccpapers.errors import CcpapersError
+from ccpapers.retry import backoff_delay
 
 
 class BackendError(CcpapersError):
@@ -54,33 +55,6 @@ class Rejected(BackendError):
     def __init__(self, message: str, reason: str = "rejected") -> None:
         super().__init__(message)
         self.reason = reason
-
-
-def parse_retry_after(headers: object) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or HTTP date) headers."""
-    if headers is None:
-        return None
-    get = getattr(headers, "get", None)
-    if get is None:
-        return None
-    ms = get("retry-after-ms")
-    if ms:
-        try:
-            return float(ms) / 1000.0
-        except ValueError:
-            pass
-    value = get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
 
 
 class RateLimiter:
@@ -164,5 +138,4 @@ class RetryPolicy:
         if retry_after is not None:
             wait = min(retry_after, self.max_retry_after)
             return wait + random.uniform(0.0, max(0.05, 0.5 * wait))
-        backoff = min(self.cap, self.base * 2**attempt)
-        return backoff * (0.75 + 0.5 * random.random())
+        return backoff_delay(attempt, self.base, self.cap, jitter=0.25)

@@ -9,6 +9,7 @@ exit status is 1. Nothing heavy is imported at module level (``ccpapers --help``
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
 from pathlib import Path
@@ -22,13 +23,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
         "examples:\n"
         "  ccpapers parse page.html                       # one Paper as JSON on stdout\n"
-        "  ccpapers parse raw/*.html raw/*.xml --out papers.jsonl\n"
+        "  ccpapers parse downloads/*.html downloads/*.xml --out papers.jsonl\n"
+        "  ccpapers parse ccpapers-work/raw/*/*/*.gz --out papers.jsonl   # the crawl's cache (gzip)\n"
         "  ccpapers build --papers papers.jsonl ...       # build from parsed files\n\n"
         "Each Paper carries its licence decision (Hub id, evidence, verbatim statement),\n"
         "sections (kind, title path, text) and the parser name and version. Paywalled\n"
         "previews are written with paywalled=true; pages without an article body fail."
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", type=Path, help="HTML or JATS XML files")
+    parser.add_argument(
+        "files", nargs="+", metavar="FILE", type=Path, help="HTML or JATS XML files, plain or gzipped"
+    )
     parser.add_argument(
         "--out", type=Path, metavar="PATH", help="write JSONL here (atomically) instead of stdout"
     )
@@ -62,8 +66,10 @@ def parse_files(
     for path in files:
         try:
             data = path.read_bytes()
-        except OSError as exc:
-            errors.append(f"{path}: cannot read ({exc.strerror or exc})")
+            if data[:2] == b"\x1f\x8b":  # gzipped, e.g. WORK/raw/ab/cd/<sha256>.gz of the crawl cache
+                data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            errors.append(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})")
             continue
         try:
             papers.append(parse_bytes(data, url, format=fmt, keep_math=keep_math))

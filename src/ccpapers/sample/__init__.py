@@ -21,5 +21,7 @@ def load_sample(path: str | Path | None = None) -> dict[str, Any]:
     p = Path(path) if path else ARTICLES_FILE
     data = yaml.safe_load(p.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or "journal" not in data or "articles" not in data:
-        raise InputError(f"{p}: expected 'journal:' and 'articles:' (see SAMPLE_SCHEMA.md)")
+        raise InputError(
+            f"{p}: expected 'journal:' and 'articles:' (see src/ccpapers/sample/SAMPLE_SCHEMA.md)"
+        )
     return data

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ccpapers.builder.limits import BackendError, Fatal, Rejected, Retryable, parse_retry_after
+from ccpapers.builder.limits import BackendError, Fatal, Rejected, Retryable
+from ccpapers.retry import parse_retry_after
 
 _CONTEXT_WORDS = (
     "context length",

@@ -13,7 +13,6 @@ refused with a reason (:class:`RefusedError`). robots.txt is read up to ``max_ro
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
 import time
@@ -39,6 +38,7 @@ from ccpapers.crawl.fetch.errors import (
 from ccpapers.crawl.fetch.ratelimit import Lane, RateLimiter
 from ccpapers.crawl.fetch.robots import DEFAULT_MAX_DELAY, RobotsRules
 from ccpapers.crawl.fetch.urls import origin, request_url
+from ccpapers.retry import backoff_delay, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -54,25 +54,6 @@ DEADLINE = 120.0  # seconds for one request, headers and body
 def default_user_agent(mailto: str | None) -> str:
     contact = f"; mailto:{mailto}" if mailto else ""
     return f"ccpapers/{__version__} (+{PROJECT_URL}{contact})"
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    now_ts = now if now is not None else time.time()
-    return max(0.0, when.timestamp() - now_ts)
 
 
 @dataclass
@@ -289,8 +270,7 @@ class PoliteClient:
                 log.info("%s: %s, waiting %.1f s (Retry-After)", url, error.code, retry_after)
                 self.limiter.push_back(lane, retry_after)
             else:
-                delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-                delay *= 0.5 + self.rng.random()  # jitter in [0.5, 1.5)
+                delay = backoff_delay(attempt - 1, self.backoff, self.max_backoff, jitter=0.5, rng=self.rng)
                 log.info("%s: %s, retry %d in %.1f s", url, error.code, attempt, delay)
                 self.limiter.push_back(lane, delay)
 
