@@ -32,8 +32,8 @@ def model_source(spec: str) -> tuple[str, dict[str, Any]]:
     THE single place the build resolves local model names (issue 13 item 3): names of the
     bench's model registry (``smollm2-135m``) and ``.gguf`` files go to
     ``ccpapers.bench.localmodels.resolve`` (issue 11), which turns them into a cached model
-    folder, so bench and build share one registry. Until that module is merged, a ``.gguf``
-    is loaded (dequantised) by transformers straight from its folder, and names are unknown."""
+    folder, so bench and build share one registry. Without the bench's extra installed, a
+    ``.gguf`` is loaded (dequantised) by transformers straight from its folder."""
     from pathlib import Path
 
     try:
