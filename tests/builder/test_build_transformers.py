@@ -96,4 +96,4 @@ def test_model_names_go_through_the_bench_registry(tmp_path: Path, monkeypatch: 
     with pytest.raises(CcpapersError, match="smollm2-135m.*not on this machine"):
         model_source("smollm2-135m")
     assert TransformersBackend(model="smollm2-135m").model_name == "smollm2-135m"
-    assert model_source(str(tmp_path))[0] == str(tmp_path)  # a folder is loaded as it is
+    assert model_source(str(tmp_path)) == str(tmp_path)  # a folder is loaded as it is
