@@ -144,13 +144,15 @@ def default_chat(body_text: str) -> str:
 
 
 # What real servers were recorded doing (docs/build.md, "Real servers"), as FakeProvider settings.
-LLAMA_CPP_PYTHON_500 = (  # str(RequestValidationError) for response_format {"type": "json_schema"}
+LLAMA_CPP_PYTHON_500 = (  # recorded: str(RequestValidationError) for response_format {"type": "json_schema"}
     "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
     "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
-    "'ctx': {'expected': \"'text' or 'json_object'\"}}"
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}\n\n"
+    '  File "/venv/lib/python3.11/site-packages/llama_cpp/server/app.py", line 376, in create_chat_completion\n'
+    "    POST /v1/chat/completions"
 )
 SERVERS: dict[str, dict[str, Any]] = {
-    # llama-cpp-python 0.3.36 `python -m llama_cpp.server --model X.gguf` (issue 13 and its source):
+    # llama-cpp-python 0.3.36 `python -m llama_cpp.server --model X.gguf` (recorded here, and its source):
     # response_format types are 'text' | 'json_object' (+ optional 'schema', grammar-constrained);
     # json_schema fails pydantic validation, which its RouteErrorHandler answers with HTTP 500
     # {"error": {"message": str(error), "type": "internal_server_error"}}; /v1/models lists the

@@ -56,6 +56,11 @@ def _cli(tmp_path: Path, papers: Path, spec: Path, *extra: str) -> int:
     return cli_main([*argv, *extra])
 
 
+def _default_sigint() -> None:
+    """A test run from a background job inherits SIGINT ignored; the build must see Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _cache_files(tmp_path: Path) -> set[str]:
     return {p.stem for p in (tmp_path / "w" / "cache" / "llm").glob("??/*.json")}
 
@@ -97,7 +102,8 @@ def test_ctrl_c_stops_within_seconds_and_keeps_every_finished_reply(
     env = {**os.environ, "OPENAI_BASE_URL": fake.url + "/v1"}
     cmd = [sys.executable, "-m", "ccpapers", "build", "--work", str(tmp_path / "w"), "--papers", str(papers_file),
            "--spec", str(qa_spec), "--concurrency", "4", "--timeout", "600", "--no-progress"]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)  # fmt: skip
     deadline = time.time() + 60
     while len(_cache_files(tmp_path)) < 3 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)

