@@ -330,10 +330,13 @@ def _run_trial(
             key = tuple(getattr(cfg, k) for k in MODEL_KEYS)
             if key not in resident:
                 from ccpapers.bench.models import load_model
-                from ccpapers.bench.runner import _tiny_texts, load_suite
+                from ccpapers.bench.runner import _tiny_texts, load_suite, make_accelerator
 
                 resident.clear()
-                resident[key] = load_model(cfg, _tiny_texts(load_suite(cfg)) if cfg.tiny else None)
+                texts = _tiny_texts(load_suite(cfg)) if cfg.tiny else None
+                # on the device the run will use: a model left on the CPU answered the first
+                # trial's baseline there (with a warning) until training moved it
+                resident[key] = load_model(cfg, texts, device=make_accelerator().device)
 
             def report(epoch: int, score: float) -> None:
                 trial.report(score, epoch)
