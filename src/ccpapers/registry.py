@@ -52,6 +52,10 @@ class Registry:
         self._ensure_home()
         return sorted(self._targets)
 
+    def __contains__(self, name: object) -> bool:
+        self._ensure_home()
+        return name in self._targets
+
     def get(self, name: str) -> Any:
         self._ensure_home()
         if name not in self._targets:

@@ -69,6 +69,25 @@ def test_registry_has_the_sources():
     assert SOURCES.names() == ["crossref", "dois", "listing"]
 
 
+def test_every_source_builds_itself_from_the_config_and_says_what_it_can_do(tmp_path):
+    from ccpapers.crawl.config import CrawlConfig
+    from ccpapers.crawl.pipeline import builds_site_urls, make_source
+
+    dois = tmp_path / "dois.txt"
+    dois.write_text("10.1038/s41524-023-00973-1\n")
+    for name in SOURCES.names():
+        cfg = CrawlConfig(work=tmp_path, source=name, dois_file=dois, years="2023", journals=["srep"])
+        source = make_source(cfg, TABLE)
+        assert source.name == name and type(source) is SOURCES.get(name)
+        for capability in ("uses_journals", "resumes_by_doi", "html_pages", "site_article_urls"):
+            assert isinstance(getattr(source, capability), bool), (name, capability)
+        assert source.windows()
+    listing = make_source(CrawlConfig(work=tmp_path, source="listing", journals=["srep"]), TABLE)
+    assert listing.resumes_by_doi and listing.html_pages and [j.slug for j in listing.journals] == ["srep"]
+    assert builds_site_urls("crossref") and builds_site_urls("listing")
+    assert not builds_site_urls("dois") and not builds_site_urls(None) and not builds_site_urls("gone")
+
+
 def test_crossref_licence_evidence_prefers_vor_in_force():
     item = {
         "license": [
