@@ -19,7 +19,7 @@ def judge_estimates(plans: list[Any], main: str, pool: BackendPool) -> list[Job]
     out = []
     for split, gen, _backend, tasks, _jobs in plans:
         judge, backend, _ = judge_for(split, main, pool)
-        if judge is None:
+        if judge is None or not gen.needs_backend:  # rows made by rule are judged, not estimated
             continue
         pairs = int(getattr(gen, "per_passage", 5))
         for i, task in enumerate(tasks):

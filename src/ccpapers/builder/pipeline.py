@@ -11,10 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ccpapers.builder.backend_choice import (
-    CHAT_BACKENDS,
     BackendPool,
     estimate_backend,
-    has_credentials,
     keys_assumed,
     main_backend_name,
 )
@@ -23,7 +21,7 @@ from ccpapers.builder.config import BuildConfig
 from ccpapers.builder.cost import PriceTable
 from ccpapers.builder.engine import Engine, Job
 from ccpapers.builder.estimate import estimate_report, judge_estimates
-from ccpapers.builder.generators.base import GenContext, Outcome, Task
+from ccpapers.builder.generators.base import Choice, GenContext, Outcome, Task
 from ccpapers.builder.judge import RacarJudge, judge_for
 from ccpapers.builder.judge import summary as judge_summary
 from ccpapers.builder.ledger import SpendLedger
@@ -85,40 +83,17 @@ def _licence_ok(split: SplitSpec, rec: Record, paper: Paper, drops: Drops) -> bo
     return True
 
 
-def _choose_generator(
-    split: SplitSpec, main: str, pool: BackendPool, assume_keys: bool = False
-) -> tuple[Any | None, Any | None, str | None]:
-    """(generator, backend or None for offline, why-not) for one generated split.
-    ``assume_keys`` (``--estimate``): choose as if every key the spec needs were set."""
-    opts = dict(split.options)
-    if split.generator == "offline" or (split.generator in ("qa", "mcq") and main == "offline"):
-        return (
-            GENERATORS.create("offline", mode=split.split if split.split in ("qa", "mcq") else "qa", **opts),
-            None,
-            None,
-        )
-    if split.generator in ("qa", "mcq", "rewrite"):
-        if main not in CHAT_BACKENDS:
-            return (
-                None,
-                None,
-                f"needs a language model: set ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL, or --backend (now {main})",
-            )
-        return GENERATORS.create(split.generator, **opts), pool.get(main), None
-    if split.generator == "translate":
-        wanted = split.backend
-        if wanted == "deepl" and (has_credentials("deepl") or assume_keys):
-            return GENERATORS.create("translate", mode="deepl", **opts), pool.get("deepl"), None
-        if main == "deepl":
-            return GENERATORS.create("translate", mode="deepl", **opts), pool.get("deepl"), None
-        if main in CHAT_BACKENDS:
-            return GENERATORS.create("translate", mode="llm", **opts), pool.get(main), None
-        return (
-            None,
-            None,
-            "needs DEEPL_AUTH_KEY or a language model backend (no rewrites or translations offline)",
-        )
-    raise ConfigError(f"generate.{split.split}: unknown generator {split.generator!r}")
+def choose_generator(split: SplitSpec, main: str, pool: BackendPool, assume_keys: bool = False) -> Choice:
+    """The generator (and its backend) the registry builds for one generated split, or why none.
+    A generator with a ``stand_in`` is replaced by it when the build has no model at all
+    (``main`` supports nothing: the offline backend). ``assume_keys`` (``--estimate``): choose
+    as if every key the spec needs were set."""
+    if split.generator not in GENERATORS:
+        raise ConfigError(f"generate.{split.split}: unknown generator {split.generator!r}")
+    cls = GENERATORS.get(split.generator)
+    if cls.stand_in and not pool.get(main).supports:
+        cls = GENERATORS.get(cls.stand_in)
+    return cls.for_split(split, main, pool, assume_keys)
 
 
 def _job(task: Task, gen: Any, backend: Any, label: str) -> Job:
@@ -168,13 +143,13 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
     cannot: dict[str, str] = {}
     substituted: dict[str, str] = {}
     plans: list[tuple[SplitSpec, Any, Any, list[Task], list[Job]]] = []
-    outcomes: dict[str, Outcome] = {}
     for split in spec.generate:
-        gen, backend, why = _choose_generator(split, main, pool, assume_keys=cfg.estimate)
+        choice = choose_generator(split, main, pool, assume_keys=cfg.estimate)
+        gen, backend = choice.generator, choice.backend
         if gen is None:
-            cannot[split.split] = why or "unavailable"
+            cannot[split.split] = choice.why_not or "unavailable"
             continue
-        if gen.name == "offline" and split.generator != "offline":
+        if gen.name != split.generator:  # a stand-in
             substituted[split.split] = (
                 f"offline cloze, not the spec's {split.generator!r} generator (no language model key set)"
             )
@@ -190,13 +165,11 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
             by_doi,
             split.options,
             spec.seed,
+            texts=text,
         )
-        if backend is None:
-            outcomes[split.split] = gen.run(sources, ctx, pool=text)
-            plans.append((split, gen, None, [], []))
-            continue
         tasks = gen.plan(sources, ctx)
-        plans.append((split, gen, backend, tasks, [_job(t, gen, backend, split.split) for t in tasks]))
+        jobs = [_job(t, gen, backend, split.split) for t in tasks] if gen.needs_backend else []
+        plans.append((split, gen, backend, tasks, jobs))
     ledger = SpendLedger(cfg.work, spec.name)
     if cfg.reset_budget and not cfg.estimate:
         ledger.reset()
@@ -238,26 +211,27 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
     generators: dict[str, Any] = {}
     judged: dict[str, Any] = {}
     for split, gen, backend, tasks, jobs in plans:
-        if backend is None:
-            outcome = outcomes[split.split]
-        else:
-            outcome = Outcome()
-            parsed: list[Record] = []
-            for task, job in zip(tasks, jobs, strict=True):
+        outcome = Outcome()
+        parsed: list[Record] = []
+        ctx = (
+            GenContext(backend.name, _model_name(backend), by_doi, split.options, spec.seed)
+            if backend is not None
+            else GenContext("offline", "none", by_doi, split.options, spec.seed, texts=text)
+        )
+        for task, job in zip(tasks, jobs if gen.needs_backend else [None] * len(tasks), strict=True):
+            reply = None
+            if job is not None:
                 entry = results.get(job.key)
                 if entry is None:
                     outcome.drop(f"no-reply:{engine.failed_keys.get(job.key, 'unknown')}", task.sources[0].id)
                     continue
-                part = gen.parse(
-                    task,
-                    backend.parse(entry["raw"]),
-                    GenContext(backend.name, _model_name(backend), by_doi, split.options, spec.seed),
-                )
-                parsed.extend(part.records)
-                outcome.drops.extend(part.drops)
-            final = gen.finalize(parsed, None)
-            outcome.records = final.records
-            outcome.drops.extend(final.drops)
+                reply = backend.parse(entry["raw"])
+            part = gen.parse(task, reply, ctx)
+            parsed.extend(part.records)
+            outcome.drops.extend(part.drops)
+        final = gen.finalize(parsed, None)
+        outcome.records = final.records
+        outcome.drops.extend(final.drops)
         judge, judge_backend, why = judge_for(split, main, pool)
         if judge is not None and outcome.records:
             outcome.records, judged[split.split] = _run_judge(
