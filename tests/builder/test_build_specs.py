@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from ccpapers.builder.cost import PriceTable, Usage
-from ccpapers.builder.limits import RateLimiter
 from ccpapers.builder.spec import load_spec
 from ccpapers.config import ConfigError
+from ccpapers.ratelimit import RateLimiter
 from ccpapers.registry import BACKENDS, GENERATORS
 from ccpapers.resources import recipe_dir
 from ccpapers.retry import parse_retry_after
@@ -93,7 +93,7 @@ def test_rate_limiter_spaces_requests_and_pauses() -> None:
         sleeps.append(s)
         now[0] += s
 
-    lim = RateLimiter(rpm=600, clock=lambda: now[0], sleep=sleep)
+    lim = RateLimiter.per_minute(rpm=600, clock=lambda: now[0], sleep=sleep)
     for _ in range(11):
         lim.acquire()
     assert now[0] == pytest.approx(1.0)  # 10 per second, evenly spaced

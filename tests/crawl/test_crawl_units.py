@@ -8,7 +8,6 @@ from datetime import date
 import pytest
 
 from ccpapers.config import ConfigError
-from ccpapers.crawl.fetch.ratelimit import RateLimiter, parse_interval
 from ccpapers.crawl.fetch.robots import RobotsRules
 from ccpapers.crawl.fetch.urls import canonical_url
 from ccpapers.crawl.journal_db import JournalDB
@@ -17,6 +16,7 @@ from ccpapers.crawl.sources.base import Window
 from ccpapers.crawl.sources.crossref import CrossrefSource, license_evidence
 from ccpapers.crawl.sources.dois import parse_line
 from ccpapers.crawl.sources.listing import ListingSource
+from ccpapers.ratelimit import Lanes, parse_interval
 from ccpapers.registry import SOURCES
 from ccpapers.sample import load_sample
 from ccpapers.sample.feeds import crossref_item, render_listing
@@ -186,13 +186,13 @@ def test_rate_limiter_schedules_on_start_times():
         slept.append(s)
         now[0] += s + 0.01  # oversleep a little
 
-    lim = RateLimiter(clock=lambda: now[0], sleep=sleep)
+    lim = Lanes(clock=lambda: now[0], sleep=sleep)
     lane = lim.lane("site", 2.0)
     for _ in range(5):
-        lim.acquire(lane)
+        lane.acquire()
         now[0] += 0.1  # request latency
     assert lane.next_at == pytest.approx(2.5)  # 5 slots of 0.5 s, oversleep not accumulated
-    lim.push_back(lane, 10)
+    lane.pause(10)
     assert lane.next_at >= now[0] + 10 - 1e-9
 
 
