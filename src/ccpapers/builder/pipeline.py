@@ -34,7 +34,7 @@ from ccpapers.config import ConfigError, write_resolved_config
 from ccpapers.io import read_records, write_json
 from ccpapers.licenses import LicensePolicy, id_url_conflict, license_from_id
 from ccpapers.registry import GENERATORS
-from ccpapers.types import GENERATED_SPLITS, TEXT_SPLITS, Paper, Record
+from ccpapers.types import GENERATED_SPLITS, REPHRASED_SPLITS, TEXT_SPLITS, Paper, Record
 
 log = logging.getLogger(__name__)
 ALL_SPLITS = TEXT_SPLITS + GENERATED_SPLITS
@@ -75,7 +75,7 @@ def load_papers(cfg: BuildConfig) -> list[Paper]:
 def _licence_ok(split: SplitSpec, rec: Record, paper: Paper, drops: Drops) -> bool:
     """Permissions come from the licence id alone: a papers file whose ``derivatives_ok`` says
     otherwise must not make us pay for rewrites that publish would have to drop."""
-    derivative = split.split in ("rewrite", "translation")
+    derivative = split.split in REPHRASED_SPLITS
     named = license_from_id(paper.license.hub_id)
     if not (named and named.derivatives_ok) and (derivative or not split.allow_nd):
         drops.add(split.split, "nd-license", rec.id)

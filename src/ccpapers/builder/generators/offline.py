@@ -111,7 +111,7 @@ class OfflineGenerator:
     def __init__(
         self, mode: str = "qa", per_passage: int = 3, options: int = 4, seed: int = 0, **_: Any
     ) -> None:
-        if mode not in ("qa", "mcq"):
+        if mode not in QUESTION_SPLITS:
             raise ValueError(f"offline generator mode {mode!r}: choose qa or mcq")
         self.mode = mode
         self.split = mode
