@@ -46,7 +46,7 @@ def test_generators_are_chosen_through_the_registry_by_what_they_declare(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from ccpapers.builder.backend_choice import BackendPool
-    from ccpapers.builder.pipeline import choose_generator
+    from ccpapers.builder.plan import choose_generator
     from ccpapers.builder.spec import SplitSpec
 
     def split(name: str, generator: str, backend: str | None = None) -> SplitSpec:
