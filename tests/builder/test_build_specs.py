@@ -65,6 +65,8 @@ def test_generators_are_chosen_through_the_registry_by_what_they_declare(
     assert choose_generator(split("translation", "translate"), "offline", offline).generator is None
     deepl = choose_generator(split("translation", "translate", "deepl"), "offline", offline, assume_keys=True)
     assert deepl.generator.mode == "deepl" and deepl.backend.name == "deepl"
+    by_main = choose_generator(split("translation", "translate"), "deepl", BackendPool("deepl", "", {}, 0))
+    assert by_main.generator.mode == "deepl" and by_main.backend.name == "deepl"
     with pytest.raises(ConfigError, match="generate.qa: unknown generator 'quiz'"):
         choose_generator(split("qa", "quiz"), "offline", offline)
 

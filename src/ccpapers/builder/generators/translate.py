@@ -65,13 +65,13 @@ class TranslateGenerator:
 
     @classmethod
     def for_split(cls, split: SplitSpec, main: str, pool: BackendPool, assume_keys: bool = False) -> Choice:
-        """DeepL when the split asks for it and its key is set (``assume_keys``: as if it were) or
-        when it is the build's backend; else the build's chat backend with the translation prompt."""
+        """DeepL when the split asks for it and its key is set (``assume_keys``: as if it were), or
+        the build's backend when it translates; else the build's chat backend with the prompt."""
         opts = dict(split.options)
         if split.backend == "deepl" and (has_credentials("deepl") or assume_keys):
             return Choice(cls(mode="deepl", **opts), pool.get("deepl"))
-        if main == "deepl":
-            return Choice(cls(mode="deepl", **opts), pool.get("deepl"))
+        if "translate" in pool.get(main).supports:  # the build's backend is a translation service
+            return Choice(cls(mode="deepl", **opts), pool.get(main))
         if main in CHAT_BACKENDS:
             return Choice(cls(mode="llm", **opts), pool.get(main))
         return Choice(
