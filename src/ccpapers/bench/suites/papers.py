@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from ccpapers.bench.suites.base import Document, Question, Suite, SuiteError
-from ccpapers.types import TRAINING_TEXT_SPLITS
+from ccpapers.types import REPHRASED_SPLITS, TRAINING_TEXT_SPLITS
 
 
 def _read_split(folder: Path, split: str) -> list:
@@ -63,11 +63,7 @@ def load_papers(
             if r.group == "irrelevant":
                 irrelevant.append(r.text)
                 continue
-            key = (
-                split
-                if split not in ("rewrite", "translation")
-                else f"{split}:{r.style or r.lang}:{r.variant}"
-            )
+            key = split if split not in REPHRASED_SPLITS else f"{split}:{r.style or r.lang}:{r.variant}"
             name = key if key not in texts[r.doi] else f"{key}#{r.id}"
             texts[r.doi][name] = r.text
             titles.setdefault(r.doi, r.title or "")
