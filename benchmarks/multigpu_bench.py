@@ -11,8 +11,8 @@ tokens/s (total and per GPU, the last epoch = steady state; the first one compil
 peak memory of every process, the precision record, losses, scores and timings.
 
     accelerate launch --config_file train/accelerate/fsdp-full.yaml --num_processes 2 \\
-        benchmarks/multigpu_bench.py --shape 7b --method full --out-json out/7b.json
-    python benchmarks/multigpu_bench.py --shape 13b --method lora --out-json out/13b-1gpu.json
+        -m benchmarks.multigpu_bench --shape 7b --method full --out-json out/7b.json
+    python -m benchmarks.multigpu_bench --shape 13b --method lora --out-json out/13b-1gpu.json
     # CPU smoke run (numbers mean nothing): --shape tiny
 """
 
@@ -21,15 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "scripts"))
 
 SHAPES: dict[str, dict[str, Any]] = {
     "7b": dict(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32),
@@ -62,7 +57,8 @@ def build(shape: str, texts: list[str], device: Any, dtype: Any = None) -> Any:
         tok = tiny_tokenizer(texts)
         cfg = tiny_config(len(tok))
     else:
-        from bench_gpu import LLAMA2_7B, padded_tokenizer
+        from benchmarks.bench_gpu.shapes import LLAMA2_7B
+        from benchmarks.bench_gpu.workload import padded_tokenizer
 
         tok = padded_tokenizer(texts, 32000)
         cfg = LlamaConfig(
