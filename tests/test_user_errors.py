@@ -50,6 +50,8 @@ CASES: list = [
     (["build", "--work", "{empty-work}", "--config", "/nope/cfg.yaml"], "/nope/cfg.yaml"),
     (["build", "--work", "{empty-work}", "splitz=qa"], "splitz"),
     (["build", "--work", "{empty-work}"], "papers"),
+    (["build", "--work", "{empty-work}", "--push"], "--repo"),  # refused before building
+    (["build", "--work", "{empty-work}", "--push", "--repo", "me/x/y"], "me/x/y"),
     (["publish", "--work", "{empty-work}"], "build"),
     (["publish", "--work", "{empty-work}", "--repo", "not a repo id!"], "not a repo id!"),
     (["bench", "--work", "{empty-work}", "--suite", "paper"], "paper"),

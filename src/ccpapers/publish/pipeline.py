@@ -76,6 +76,12 @@ def publish_after_build(build_cfg: Any, spec: str) -> dict[str, Any]:
     Maps the build config's push fields (``repo``, ``tag``, ``private``, ``dry_run``; empty
     strings mean "not given") onto :class:`PublishConfig` with ``push=True``.
     """
+    return run_publish(push_config(build_cfg, spec))
+
+
+def push_config(build_cfg: Any, spec: str) -> PublishConfig:
+    """The PublishConfig of ``ccpapers build --push``; a ConfigError when it has nowhere to push
+    (``build`` calls this before building too, so the mistake is caught before any work)."""
     cfg = PublishConfig(
         work=build_cfg.work,
         spec=spec,
@@ -87,4 +93,6 @@ def publish_after_build(build_cfg: Any, spec: str) -> dict[str, Any]:
     )
     if cfg.repo is None and not cfg.dry_run:
         raise ConfigError("--push needs --repo OWNER/NAME (the Hub dataset repo to publish to)")
-    return run_publish(cfg)
+    if cfg.repo:
+        cfg.repo_id()  # a malformed --repo is refused here too
+    return cfg
