@@ -45,9 +45,9 @@ def build(shape: str, texts: list[str], device: Any, dtype: Any = None) -> Any:
     on CUDA, float32 elsewhere) and a tokenizer that covers its vocabulary; every process builds
     the same weights (one seed)."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaConfig
 
-    from ccpapers.bench.models import LoadedModel, hf_attn_name
+    from benchmarks.bench_gpu.workload import random_model
 
     cuda = device.type == "cuda"
     attention = "flex" if cuda else "sdpa"
@@ -65,22 +65,7 @@ def build(shape: str, texts: list[str], device: Any, dtype: Any = None) -> Any:
             **(LLAMA2_7B | SHAPES[shape] | {"num_key_value_heads": SHAPES[shape]["num_attention_heads"]})
         )
     dtype = dtype or (torch.bfloat16 if cuda else torch.float32)
-    torch.manual_seed(0)
-    with torch.device(device):
-        model = LlamaForCausalLM._from_config(cfg, attn_implementation=hf_attn_name(attention), dtype=dtype)
-    gc = model.generation_config
-    gc.do_sample, gc.temperature, gc.top_p, gc.top_k = False, None, None, None
-    gc.pad_token_id = tok.pad_token_id
-    model.config.use_cache = False
-    info = {
-        "model": f"random-init Llama-2-{shape} shape",
-        "dtype": str(dtype).replace("torch.", ""),
-        "attention": attention,
-        "params": sum(p.numel() for p in model.parameters()),
-        "matmul_params": sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear)),
-        "quant": "none",
-    }
-    return LoadedModel(model, tok, info["model"], dtype, attention, info)
+    return random_model(cfg, tok, device, dtype, attention, f"random-init Llama-2-{shape} shape")
 
 
 def _versions() -> dict[str, str | None]:

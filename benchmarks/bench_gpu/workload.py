@@ -40,13 +40,23 @@ def build_model(
 ) -> Any:
     """Random-initialised model (Llama-2-7b shape, or the tiny test shape) and its info,
     wrapped as the ``LoadedModel`` ``run_bench`` accepts as ``resident``."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaConfig
 
-    from ccpapers.bench.models import LoadedModel, hf_attn_name
     from ccpapers.bench.tiny import tiny_config
 
     cfg = tiny_config(len(tok)) if tiny else LlamaConfig(**SHAPES[shape])
+    name = "random-init " + ("tiny" if tiny else f"{shape} shape")
+    return random_model(cfg, tok, device, dtype, attention, name)
+
+
+def random_model(cfg: Any, tok: Any, device: Any, dtype: Any, attention: str, name: str) -> Any:
+    """A ``LoadedModel`` of a random-initialised Llama with config ``cfg`` built on ``device``
+    from seed 0 (every process gets the same weights), greedy decoding, no KV cache in training."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    from ccpapers.bench.models import LoadedModel, hf_attn_name
+
     torch.manual_seed(0)
     with torch.device(device):
         model = LlamaForCausalLM._from_config(cfg, attn_implementation=hf_attn_name(attention), dtype=dtype)
@@ -55,7 +65,7 @@ def build_model(
     gc_.pad_token_id = tok.pad_token_id
     model.config.use_cache = False
     info = {
-        "model": "random-init " + ("tiny" if tiny else f"{shape} shape"),
+        "model": name,
         "dtype": str(dtype).replace("torch.", ""),
         "attention": attention,
         "params": sum(p.numel() for p in model.parameters()),
