@@ -14,7 +14,7 @@ setting (torch's default threads) and the new one, each in a fresh work folder (
 cached), and prints the medians and the ratios old/new for the whole run, training tokens/s
 and evaluation time. Timings depend on the machine and its load: the load average is printed.
 
-    python benchmarks/bench_tiny_overhead.py [--repeat 1] [--epochs 2]
+    python -m benchmarks.bench_tiny_overhead [--repeat 1] [--epochs 2]
 """
 
 from __future__ import annotations
@@ -25,10 +25,6 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
 
 
 def run_once(old: bool, epochs: int) -> dict[str, float]:

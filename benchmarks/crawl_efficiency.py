@@ -1,4 +1,4 @@
-"""Crawl benchmarks (ratios, not timed tests). Run: python benchmarks/crawl_efficiency.py
+"""Crawl benchmarks (ratios, not timed tests). Run: python -m benchmarks.crawl_efficiency
 
 1. Efficiency: fetch N article pages from the local sample site with injected 50-200 ms
    latency and a server-enforced 5 req/s limit (429 beyond it). Reports the achieved

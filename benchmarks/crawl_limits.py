@@ -1,6 +1,6 @@
 """Memory of fetching hostile bodies, with and without the fetch layer's caps (ratios).
 
-Run: python benchmarks/crawl_limits.py [--bomb-mib 256] [--huge-mib 300]
+Run: python -m benchmarks.crawl_limits [--bomb-mib 256] [--huge-mib 300]
 
 Serves, from the local sample site, a gzip bomb (``--bomb-mib`` MiB of zeros, ~1/1000 of
 that on the wire) and a huge page (``--huge-mib`` MiB), and fetches each in a fresh

@@ -8,7 +8,7 @@ concurrency 1, 8 and 32, plus one run at concurrency 32 without the client limit
 achieved requests/min divided by the allowed 600/min; the "ceiling" column is what
 latency and concurrency allow at best (min(c / 0.5 s, 10/s) / 10/s).
 
-    python benchmarks/generation_throughput.py [--requests 150]
+    python -m benchmarks.generation_throughput [--requests 150]
 """
 
 from __future__ import annotations
@@ -18,19 +18,14 @@ import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "src"))
+from tests.builder.fake_provider import FakeProvider
 
-from tests.builder.fake_provider import FakeProvider  # noqa: E402
-
-from ccpapers.builder.backends.base import ChatRequest  # noqa: E402
-from ccpapers.builder.backends.openai_backend import OpenAIBackend  # noqa: E402
-from ccpapers.builder.cache import ReplyCache, request_key  # noqa: E402
-from ccpapers.builder.cost import PriceTable  # noqa: E402
-from ccpapers.builder.engine import Engine, Job  # noqa: E402
+from ccpapers.builder.backends.base import ChatRequest
+from ccpapers.builder.backends.openai_backend import OpenAIBackend
+from ccpapers.builder.cache import ReplyCache, request_key
+from ccpapers.builder.cost import PriceTable
+from ccpapers.builder.engine import Engine, Job
 
 LATENCY = 0.5
 ALLOWED_RPM = 600.0

@@ -11,8 +11,8 @@ tokens/s (total and per GPU, the last epoch = steady state; the first one compil
 peak memory of every process, the precision record, losses, scores and timings.
 
     accelerate launch --config_file train/accelerate/fsdp-full.yaml --num_processes 2 \\
-        benchmarks/multigpu_bench.py --shape 7b --method full --out-json out/7b.json
-    python benchmarks/multigpu_bench.py --shape 13b --method lora --out-json out/13b-1gpu.json
+        -m benchmarks.multigpu_bench --shape 7b --method full --out-json out/7b.json
+    python -m benchmarks.multigpu_bench --shape 13b --method lora --out-json out/13b-1gpu.json
     # CPU smoke run (numbers mean nothing): --shape tiny
 """
 
@@ -21,15 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "scripts"))
 
 SHAPES: dict[str, dict[str, Any]] = {
     "7b": dict(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32),
@@ -50,9 +45,9 @@ def build(shape: str, texts: list[str], device: Any, dtype: Any = None) -> Any:
     on CUDA, float32 elsewhere) and a tokenizer that covers its vocabulary; every process builds
     the same weights (one seed)."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaConfig
 
-    from ccpapers.bench.models import LoadedModel, hf_attn_name
+    from benchmarks.bench_gpu.workload import random_model
 
     cuda = device.type == "cuda"
     attention = "flex" if cuda else "sdpa"
@@ -62,29 +57,15 @@ def build(shape: str, texts: list[str], device: Any, dtype: Any = None) -> Any:
         tok = tiny_tokenizer(texts)
         cfg = tiny_config(len(tok))
     else:
-        from bench_gpu import LLAMA2_7B, padded_tokenizer
+        from benchmarks.bench_gpu.shapes import LLAMA2_7B
+        from benchmarks.bench_gpu.workload import padded_tokenizer
 
         tok = padded_tokenizer(texts, 32000)
         cfg = LlamaConfig(
             **(LLAMA2_7B | SHAPES[shape] | {"num_key_value_heads": SHAPES[shape]["num_attention_heads"]})
         )
     dtype = dtype or (torch.bfloat16 if cuda else torch.float32)
-    torch.manual_seed(0)
-    with torch.device(device):
-        model = LlamaForCausalLM._from_config(cfg, attn_implementation=hf_attn_name(attention), dtype=dtype)
-    gc = model.generation_config
-    gc.do_sample, gc.temperature, gc.top_p, gc.top_k = False, None, None, None
-    gc.pad_token_id = tok.pad_token_id
-    model.config.use_cache = False
-    info = {
-        "model": f"random-init Llama-2-{shape} shape",
-        "dtype": str(dtype).replace("torch.", ""),
-        "attention": attention,
-        "params": sum(p.numel() for p in model.parameters()),
-        "matmul_params": sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear)),
-        "quant": "none",
-    }
-    return LoadedModel(model, tok, info["model"], dtype, attention, info)
+    return random_model(cfg, tok, device, dtype, attention, f"random-init Llama-2-{shape} shape")
 
 
 def _versions() -> dict[str, str | None]:

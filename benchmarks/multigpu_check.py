@@ -49,8 +49,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "tests" / "bench" / "launch_harness"
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 NCCL_SAFETY = {"NCCL_NVLS_ENABLE": "0", "TORCH_SYMM_MEM_DISABLE_MULTICAST": "1", "NVSHMEM_DISABLE_NVLS": "1"}
 PHASES = ("issue", "7b", "13b", "smollm2", "sweep", "extras")
 
@@ -78,7 +76,7 @@ class Check:
         return self.deadline - time.time()
 
     def env(self, guard: Path | None = None, **extra: str) -> dict[str, str]:
-        paths = [str(ROOT / "src")] + ([str(HARNESS)] if (self.a.cpu or guard) else [])
+        paths = [str(ROOT / "src"), str(ROOT)] + ([str(HARNESS)] if (self.a.cpu or guard) else [])
         env = {**os.environ, **NCCL_SAFETY, "PYTHONUNBUFFERED": "1"}
         env["PYTHONPATH"] = os.pathsep.join(paths + [p for p in [os.environ.get("PYTHONPATH", "")] if p])
         env.setdefault("PYTORCH_ALLOC_CONF", "expandable_segments:True")
@@ -169,7 +167,7 @@ class Check:
         self, shape: str, method: str, n: int, timeout: float, label: str, extra: list[str]
     ) -> dict[str, Any]:
         out_json = self.work / f"{label}.json"
-        script = [str(ROOT / "benchmarks" / "multigpu_bench.py")]
+        script = ["-m", "benchmarks.multigpu_bench"]  # from ROOT (the cwd of every run)
         args = ["--shape", shape, "--method", method, "--work", str(self.work / "bench"), "--label", label]
         args += ["--out-json", str(out_json), *extra]
         if self.a.cpu:
@@ -215,7 +213,7 @@ class Check:
         return r
 
     def phase_13b(self) -> dict[str, Any]:
-        from multigpu_bench import llama_params
+        from benchmarks.multigpu_bench import llama_params
 
         res: dict[str, Any] = {}
         extra = ["--epochs", "2", "--max-new-tokens", "32"]
@@ -380,7 +378,7 @@ class Check:
         return self.bench(self.shape("7b"), "full", 1, t, "7b-full-1gpu", extra)
 
     def phase_sweep(self) -> dict[str, Any]:
-        from sweep_check import sweep_phase
+        from benchmarks.sweep_check import sweep_phase
 
         return sweep_phase(self)
 

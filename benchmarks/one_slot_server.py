@@ -13,7 +13,7 @@ real ones do. Both runs send the same ``--requests`` requests through the build 
 Reported side by side: replies kept per minute, replies the server computed for nobody
 (client gone), requests that never got a reply, and the ratio fitted / baseline.
 
-    python benchmarks/one_slot_server.py [--requests 40 --latency 0.5 --timeout 2]
+    python -m benchmarks.one_slot_server [--requests 40 --latency 0.5 --timeout 2]
 """
 
 from __future__ import annotations
@@ -22,20 +22,15 @@ import argparse
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "src"))
+from tests.builder.fake_provider import FakeProvider
 
-from tests.builder.fake_provider import FakeProvider  # noqa: E402
-
-from ccpapers.builder.backends.base import ChatRequest  # noqa: E402
-from ccpapers.builder.backends.openai_backend import OpenAIBackend  # noqa: E402
-from ccpapers.builder.cache import ReplyCache, request_key  # noqa: E402
-from ccpapers.builder.cost import PriceTable  # noqa: E402
-from ccpapers.builder.engine import Engine, Job  # noqa: E402
-from ccpapers.builder.limits import RetryPolicy  # noqa: E402
+from ccpapers.builder.backends.base import ChatRequest
+from ccpapers.builder.backends.openai_backend import OpenAIBackend
+from ccpapers.builder.cache import ReplyCache, request_key
+from ccpapers.builder.cost import PriceTable
+from ccpapers.builder.engine import Engine, Job
+from ccpapers.builder.limits import RetryPolicy
 
 
 def run(n: int, latency: float, fixed: bool, timeout: float) -> dict[str, float]:

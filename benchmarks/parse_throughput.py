@@ -12,7 +12,7 @@ paths), so the ratio is conservative.
 Fixture pages are small (about 12 KiB); a second run uses one page inflated to a size
 closer to real nature.com pages (Results and references repeated).
 
-    python benchmarks/parse_throughput.py [--seconds 3] [--pages DIR] [--inflate 25]
+    python -m benchmarks.parse_throughput [--seconds 3] [--pages DIR] [--inflate 25]
 """
 
 from __future__ import annotations

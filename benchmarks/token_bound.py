@@ -7,7 +7,7 @@ tokenizer of a real model (default: SmolLM2-135M-Instruct's GGUF, a GPT-2-style 
 sections of papers parsed from real pages plus Japanese, Korean and German passages. The old
 estimate (``len // 3``) is shown beside it.
 
-    python benchmarks/token_bound.py --gguf DIR/SmolLM2-135M-Instruct.Q4_1.gguf --papers papers.jsonl
+    python -m benchmarks.token_bound --gguf DIR/SmolLM2-135M-Instruct.Q4_1.gguf --papers papers.jsonl
     (papers.jsonl: ``ccpapers parse /work/shared/real-pages/*.html --out papers.jsonl``)
 """
 
@@ -15,14 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
-
-from ccpapers.builder.cache import canonical  # noqa: E402
-from ccpapers.builder.tokens import typical_tokens, upper_bound_tokens  # noqa: E402
+from ccpapers.builder.cache import canonical
+from ccpapers.builder.tokens import typical_tokens, upper_bound_tokens
 
 EXTRA = {
     "ja": "層状のゾルブラックス結晶は京都で気相法により初めて合成された。結晶は410 °Cで焼きなますと厚さ3.5 nmに達する。",

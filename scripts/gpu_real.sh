@@ -24,8 +24,8 @@ export PYTHONPATH=$PWD/src:/tmp/site
 case $part in
   speed)
     cp "$half" /tmp/gguf.a || exit 1
-    python3 scripts/bench_gpu.py --phases full --shape smollm2-135m --no-profile --out "$OUT/s135m" 2>&1 | tee "$OUT/speed.log"
-    python3 scripts/bench_gpu.py --phases full --shape llama2-7b --no-profile --out "$OUT/s7b" 2>&1 | tee -a "$OUT/speed.log"
+    python3 -m benchmarks.bench_gpu --phases full --shape smollm2-135m --no-profile --out "$OUT/s135m" 2>&1 | tee "$OUT/speed.log"
+    python3 -m benchmarks.bench_gpu --phases full --shape llama2-7b --no-profile --out "$OUT/s7b" 2>&1 | tee -a "$OUT/speed.log"
     ;;
   study)
     dest=$CCPAPERS_MODEL_CACHE/smollm2-135m

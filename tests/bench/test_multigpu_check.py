@@ -1,4 +1,4 @@
-"""benchmarks/multigpu_check.py (the two-GPU run of issue 16): its arithmetic, and a dry run of
+"""benchmarks.multigpu_check (the two-GPU run of issue 16): its arithmetic, and a dry run of
 every phase on CPU processes (gloo, FSDP through the launch harness) so the GPU call does not
 fail on a bug in the script."""
 
@@ -12,18 +12,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def test_llama_shapes_have_the_published_parameter_counts():
-    from multigpu_bench import llama_params
+    from benchmarks.multigpu_bench import llama_params
 
     assert llama_params("7b") == 6_738_415_616  # Llama-2-7b
     assert llama_params("13b") == 13_015_864_320  # Llama-2-13b
 
 
 def test_sharded_vs_one_gpu_comparison_rule():
-    from multigpu_check import _compare
+    from benchmarks.multigpu_check import _compare
 
     same = _compare({0: 0.20, 1: 0.24, 2: 0.22}, {0: 0.21, 1: 0.23, 2: 0.22})
     assert same["within_seed_spread"] and same["per_seed_difference"][0] == pytest.approx(0.01)
@@ -32,7 +31,7 @@ def test_sharded_vs_one_gpu_comparison_rule():
 
 
 def test_unknown_phase_is_refused():
-    from multigpu_check import parse
+    from benchmarks.multigpu_check import parse
 
     with pytest.raises(SystemExit):
         parse(["--phases", "7b,70b"])
@@ -45,12 +44,12 @@ def test_unknown_phase_is_refused():
 def test_dry_run_of_every_phase_on_cpu(tmp_path):
     out, work = tmp_path / "out", tmp_path / "work"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "multigpu_check.py"), "--cpu", "--out", str(out)]
+        [sys.executable, "-m", "benchmarks.multigpu_check", "--cpu", "--out", str(out)]
         + ["--work", str(work)],
         capture_output=True,
         text=True,
         timeout=3000,
-        cwd=tmp_path,
+        cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     files = sorted(p.name for p in out.iterdir())

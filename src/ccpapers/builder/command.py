@@ -94,6 +94,10 @@ def main(args: argparse.Namespace) -> int:
     from ccpapers.builder.limits import Fatal
 
     cfg = resolve_config(BuildConfig, args)
+    if cfg.push:  # refuse a push with nowhere to go before building, not after
+        from ccpapers.publish.pipeline import push_config
+
+        push_config(cfg, cfg.spec)
     try:
         report = run_build(cfg)
     except Fatal as exc:

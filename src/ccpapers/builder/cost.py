@@ -87,8 +87,3 @@ class PriceTable:
             + usage.billed_characters * row.get("characters", 0.0)
         ) / 1e6
         return usd * (BATCH_DISCOUNT if batch else 1.0)
-
-
-def estimate_tokens(text: str) -> int:
-    """Rough token count (about 4 characters per token for English prose)."""
-    return max(1, len(text) // 4)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,16 @@ def _tier_of(lic: str) -> str | None:
     return licence_info(lic)[0]
 
 
+@dataclass
+class LoadedConfigs:
+    """What loading every config found, for the checks across configs."""
+
+    stats: dict[str, Any] = field(default_factory=dict)
+    schemas: dict[str, Any] = field(default_factory=dict)
+    licences: set[str] = field(default_factory=set)
+    widest: dict[str, tuple[int, int]] = field(default_factory=dict)  # kind -> (tier index, rows)
+
+
 def validate_repo_folder(
     folder: Path,
     expected_rows: dict[str, int] | None = None,
@@ -109,11 +120,27 @@ def validate_repo_folder(
     ``report_splits``: the build report's ``splits`` counts; ``drops_per_split``: rows of each
     split deliberately left out (so ``widest tier + dropped == report``).
     """
-    from ccpapers.publish.shards import DERIVED_KINDS, split_config_name
-
     folder = Path(folder)
     data, problems = check_card(folder)
     configs = data.get("configs") or []
+    names = [c["config_name"] for c in configs]
+    problems += check_layout(folder, configs, expected_rows)
+    if problems:
+        raise ValidationError(folder, problems)
+    if not load:
+        return {"configs": names}
+    loaded, problems = load_configs(folder, names, expected_rows)
+    problems += check_across_configs(data, loaded, report_splits or {}, drops_per_split or {})
+    if problems:
+        raise ValidationError(folder, problems)
+    return {"configs": names, "stats": loaded.stats}
+
+
+def check_layout(
+    folder: Path, configs: list[dict[str, Any]], expected_rows: dict[str, int] | None
+) -> list[str]:
+    """The card's configs are the build's, each matches data files, and every file has a config."""
+    problems: list[str] = []
     names = [c["config_name"] for c in configs]
     if expected_rows is not None and set(names) != set(expected_rows):
         problems.append(f"README configs {sorted(names)} differ from the build's {sorted(expected_rows)}")
@@ -124,18 +151,18 @@ def validate_repo_folder(
             problems.append(f"config `{c['config_name']}` matches no data file")
         referenced.update(files)
     orphans = sorted(p for p in (folder / "data").rglob("*.parquet") if p not in referenced)
-    problems += [f"{p.relative_to(folder)} belongs to no config" for p in orphans]
-    if problems or not load:
-        if problems:
-            raise ValidationError(folder, problems)
-        return {"configs": names}
+    return problems + [f"{p.relative_to(folder)} belongs to no config" for p in orphans]
 
+
+def load_configs(
+    folder: Path, names: list[str], expected_rows: dict[str, int] | None
+) -> tuple[LoadedConfigs, list[str]]:
+    """Load every config with ``datasets.load_dataset`` (offline, in a throwaway cache) and
+    check its rows; a config that does not load is a problem, the others are still checked."""
     import datasets
 
-    stats: dict[str, Any] = {}
-    schemas: dict[str, Any] = {}
-    all_licences: set[str] = set()
-    widest: dict[str, tuple[int, int]] = {}  # kind -> (tier index, rows)
+    loaded = LoadedConfigs()
+    problems: list[str] = []
     bars_were_on = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()
     with tempfile.TemporaryDirectory(prefix="ccpapers-validate-") as cache:
@@ -147,50 +174,74 @@ def validate_repo_folder(
                     f"config `{name}` does not load with load_dataset: {type(exc).__name__}: {exc}"
                 )
                 continue
-            schemas[name] = ds.features
-            kind, tier = split_config_name(name)
-            allowed = set(TIERS[: TIERS.index(tier) + 1])
-            if kind in DERIVED_KINDS:
-                allowed.discard("all")
-            lic_counts = Counter(ds["license"])
-            all_licences.update(lic_counts)
-            for lic, n in sorted(lic_counts.items()):
-                if _tier_of(lic) not in allowed:
-                    problems.append(
-                        f"config `{name}` (tier {tier}) holds {n} row(s) licensed `{lic}`, outside its tier"
-                    )
-            pairs = zip(ds["license"], ds["license_url"], strict=True)
-            mismatched = sum(1 for lic, url in pairs if id_url_conflict(lic, url))
-            if mismatched:
-                problems.append(
-                    f"config `{name}`: {mismatched} row(s) whose license_url names another licence"
-                )
-            for col in ("doi", "license", "license_url"):
-                missing = sum(1 for v in ds[col] if not v)
-                if missing:
-                    problems.append(f"config `{name}`: {missing} row(s) without `{col}`")
-            if expected_rows is not None and ds.num_rows != expected_rows.get(name):
-                problems.append(
-                    f"config `{name}` has {ds.num_rows} rows, the build has {expected_rows.get(name)}"
-                )
-            if not widest.get(kind) or TIERS.index(tier) > widest[kind][0]:
-                widest[kind] = (TIERS.index(tier), ds.num_rows)
-            stats[name] = {"rows": ds.num_rows, "licences": dict(sorted(lic_counts.items()))}
+            expected = None if expected_rows is None else expected_rows.get(name)
+            problems += check_config_rows(name, ds, expected, expected_rows is not None)
+            _remember(loaded, name, ds)
     if bars_were_on:
         datasets.enable_progress_bars()
-    if len({repr(s) for s in schemas.values()}) > 1:
-        problems.append("configs do not share one schema: " + ", ".join(sorted(schemas)))
-    declared = data.get("license") or []
+    return loaded, problems
+
+
+def check_config_rows(name: str, ds: Any, expected: int | None, check_count: bool) -> list[str]:
+    """One loaded config: licences inside its tier (no ND row in a derived config), licence
+    URLs that agree with the licence, provenance columns filled, the expected row count."""
+    from ccpapers.publish.shards import DERIVED_KINDS, split_config_name
+
+    problems: list[str] = []
+    kind, tier = split_config_name(name)
+    allowed = set(TIERS[: TIERS.index(tier) + 1])
+    if kind in DERIVED_KINDS:
+        allowed.discard("all")
+    for lic, n in sorted(Counter(ds["license"]).items()):
+        if _tier_of(lic) not in allowed:
+            problems.append(
+                f"config `{name}` (tier {tier}) holds {n} row(s) licensed `{lic}`, outside its tier"
+            )
+    pairs = zip(ds["license"], ds["license_url"], strict=True)
+    mismatched = sum(1 for lic, url in pairs if id_url_conflict(lic, url))
+    if mismatched:
+        problems.append(f"config `{name}`: {mismatched} row(s) whose license_url names another licence")
+    for col in ("doi", "license", "license_url"):
+        missing = sum(1 for v in ds[col] if not v)
+        if missing:
+            problems.append(f"config `{name}`: {missing} row(s) without `{col}`")
+    if check_count and ds.num_rows != expected:
+        problems.append(f"config `{name}` has {ds.num_rows} rows, the build has {expected}")
+    return problems
+
+
+def _remember(loaded: LoadedConfigs, name: str, ds: Any) -> None:
+    from ccpapers.publish.shards import split_config_name
+
+    kind, tier = split_config_name(name)
+    lic_counts = Counter(ds["license"])
+    loaded.schemas[name] = ds.features
+    loaded.licences.update(lic_counts)
+    if not loaded.widest.get(kind) or TIERS.index(tier) > loaded.widest[kind][0]:
+        loaded.widest[kind] = (TIERS.index(tier), ds.num_rows)
+    loaded.stats[name] = {"rows": ds.num_rows, "licences": dict(sorted(lic_counts.items()))}
+
+
+def check_across_configs(
+    card: dict[str, Any],
+    loaded: LoadedConfigs,
+    report_splits: dict[str, int],
+    drops_per_split: dict[str, int],
+) -> list[str]:
+    """One schema for all configs; the card's ``license`` is the union of the row licences; each
+    kind's widest tier plus its dropped rows is the build report's count for that split."""
+    problems: list[str] = []
+    if len({repr(s) for s in loaded.schemas.values()}) > 1:
+        problems.append("configs do not share one schema: " + ", ".join(sorted(loaded.schemas)))
+    declared = card.get("license") or []
     declared = {declared} if isinstance(declared, str) else set(declared)
-    on_hub = {lic for lic in all_licences if lic in HUB_LICENSE_IDS}
+    on_hub = {lic for lic in loaded.licences if lic in HUB_LICENSE_IDS}
     if on_hub - declared or (declared - {"other"}) - on_hub:
         problems.append(
-            f"README license {sorted(declared)} is not the union of row licences {sorted(all_licences)}"
+            f"README license {sorted(declared)} is not the union of row licences {sorted(loaded.licences)}"
         )
-    for split, n in sorted((report_splits or {}).items()):
-        got = widest.get(split, (0, 0))[1] + (drops_per_split or {}).get(split, 0)
+    for split, n in sorted(report_splits.items()):
+        got = loaded.widest.get(split, (0, 0))[1] + drops_per_split.get(split, 0)
         if got != n:
             problems.append(f"split `{split}`: the build report says {n} rows, the configs hold {got}")
-    if problems:
-        raise ValidationError(folder, problems)
-    return {"configs": names, "stats": stats}
+    return problems
