@@ -366,7 +366,7 @@ class _FakeJudgeBackend:
     def payload(self, request):
         return {"prompt": request.instruction}
 
-    def send(self, payload):
+    def send(self, payload, **_):
         type(self).prompts.append(payload["prompt"])
         return {"text": '{"explanation": "ok", "rating": 8}'}
 

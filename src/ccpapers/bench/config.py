@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from ccpapers.bench.suites.base import FORGETTING_CHECK, NEEDS_BUILD
 from ccpapers.config import CommonConfig, ConfigError, opt
 
 LORA_PRESETS: dict[str, list[str] | str] = {
@@ -229,12 +230,22 @@ class BenchConfig(CommonConfig):
         if not self.seeds:
             raise ConfigError("seeds: give at least one seed")
         need(len(set(self.seeds)) == len(self.seeds), "seeds", "each seed once")
-        if self.suite == "papers" and not self.build:
-            raise ConfigError("suite=papers needs build=<spec name or folder> (a `ccpapers build` output)")
-        if self.objective == "forgetting_gain" and not (self.forgetting or self.suite == "mmlu"):
+        caps = self.suite_capabilities()
+        if NEEDS_BUILD in caps and not self.build:
+            raise ConfigError(
+                f"suite={self.suite} needs build=<spec name or folder> (a `ccpapers build` output)"
+            )
+        if self.objective == "forgetting_gain" and not (self.forgetting or FORGETTING_CHECK in caps):
             raise ConfigError("objective=forgetting_gain needs forgetting=true (the MMLU check)")
         self._check_prompt()
         self._check_names()
+
+    def suite_capabilities(self) -> frozenset[str]:
+        """What the suite ``suite`` names declares about itself (none for an unknown name: that
+        is reported by the name check)."""
+        from ccpapers.registry import SUITES
+
+        return SUITES.get(self.suite).capabilities if self.suite in SUITES.names() else frozenset()
 
     def _check_prompt(self) -> None:
         if self.prompt != "plain":
@@ -258,7 +269,7 @@ class BenchConfig(CommonConfig):
 
         if self.suite not in SUITES.names():
             raise ConfigError(f"suite={self.suite!r}: choose one of {', '.join(SUITES.names())}")
-        if (self.forgetting or self.suite == "mmlu") and self.mmlu:
+        if (self.forgetting or FORGETTING_CHECK in self.suite_capabilities()) and self.mmlu:
             src = str(self.mmlu)
             try:
                 resolve_recipe("train", src, suffixes=(".jsonl",))

@@ -329,11 +329,11 @@ def _run_trial(
         else:
             key = tuple(getattr(cfg, k) for k in MODEL_KEYS)
             if key not in resident:
+                from ccpapers.bench.inputs import load_suite, tiny_texts
                 from ccpapers.bench.models import load_model
-                from ccpapers.bench.runner import _tiny_texts, load_suite
 
                 resident.clear()
-                resident[key] = load_model(cfg, _tiny_texts(load_suite(cfg)) if cfg.tiny else None)
+                resident[key] = load_model(cfg, tiny_texts(load_suite(cfg)) if cfg.tiny else None)
 
             def report(epoch: int, score: float) -> None:
                 trial.report(score, epoch)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ccpapers.errors import CcpapersError
+
+# what a suite declares about itself (callers test these, never a suite's name)
+NEEDS_BUILD = "needs-build"  # reads a `ccpapers build` output, named by the config's ``build``
+FORGETTING_CHECK = "forgetting-check"  # its questions are the MMLU-format check (``mmlu`` source)
 
 # order in which a document's texts are taken when fewer than all are used per fact
 DEFAULT_VARIANT_ORDER = (
@@ -78,3 +82,13 @@ class Suite:
 
 class SuiteError(CcpapersError, ValueError):
     """A suite file or build folder that cannot be used (message names it and the fix)."""
+
+
+class SuiteEntry(Protocol):
+    """What ``ccpapers.registry.SUITES`` holds: a suite that builds itself from a ``BenchConfig``
+    and declares its capabilities (:data:`NEEDS_BUILD`, :data:`FORGETTING_CHECK`)."""
+
+    capabilities: frozenset[str]
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> Suite: ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ccpapers.bench.suites.base import Question, Suite, SuiteError
+from ccpapers.bench.suites.base import FORGETTING_CHECK, Question, Suite, SuiteError
 
 LETTERS = "ABCDEFGHIJ"
 
@@ -92,3 +92,13 @@ def load_mmlu(source: str | Path | None = None, subjects: list[str] | None = Non
     if limit:
         questions = questions[:limit]
     return Suite(name="mmlu", version=Path(src).name, documents=[], questions=questions, shots=shots)
+
+
+class MmluSuite:
+    """Registry entry ``mmlu``: MMLU-format items from ``mmlu`` (the forgetting check as the suite)."""
+
+    capabilities: frozenset[str] = frozenset({FORGETTING_CHECK})
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> Suite:
+        return load_mmlu(cfg.mmlu, cfg.mmlu_subjects, cfg.mmlu_limit)

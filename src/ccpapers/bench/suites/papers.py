@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
-from ccpapers.bench.suites.base import Document, Question, Suite, SuiteError
+from ccpapers.bench.suites.base import NEEDS_BUILD, Document, Question, Suite, SuiteError
 from ccpapers.types import TRAINING_TEXT_SPLITS
 
 
@@ -101,3 +102,13 @@ def load_papers(
     return Suite(
         name="papers", version=folder.name, documents=docs, questions=questions, irrelevant=irrelevant
     )
+
+
+class PapersSuite:
+    """Registry entry ``papers``: the build ``build`` names (a folder or a spec under WORK/builds/)."""
+
+    capabilities: frozenset[str] = frozenset({NEEDS_BUILD})
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> Suite:
+        return load_papers(cfg.build, work=Path(cfg.work))
