@@ -128,6 +128,7 @@ class Judge:
         self.backend, self.model = backend, model
         cache = JsonCache(cache_dir, write=write_json)
         ledger = SpendLedger(work, LEDGER_NAME) if work is not None else None
+        # the engine needs only get/put of its cache (batch bookkeeping is for batch runs, not used here)
         self.engine = Engine(cache, PriceTable.load(), ledger=ledger)  # type: ignore[arg-type]
 
     @property
