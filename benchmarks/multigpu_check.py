@@ -576,7 +576,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     a.budget = a.budget or (2400.0 if a.cpu else 525.0)
     a.work = a.work or "/tmp/ccpapers-multigpu"
     a.sweep_trials = a.sweep_trials or (3 if a.cpu else 4)
-    a.issue_timeout = 300.0 if a.cpu else 75.0
+    a.issue_timeout = 300.0 if a.cpu else 150.0
     a.bench_timeout = 400.0 if a.cpu else 170.0
     a.smollm2_timeout = 400.0 if a.cpu else 90.0
     if a.cpu:

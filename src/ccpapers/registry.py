@@ -1,7 +1,9 @@
 """One small name -> implementation registry with lazy imports and "did you mean".
 
-Each extension point (source, parser, policy, backend, generator, scorer, suite) has one
-:class:`Registry`. Implementations are registered as ``"package.module:attribute"``
+Each extension point (source, parser, backend, generator, scorer, suite) has one
+:class:`Registry`; implementations build themselves from the config and declare what they can
+do, so callers look a name up here and never branch on it. (The licence policy is no
+extension point: the config names a tier of the one :class:`ccpapers.licenses.LicensePolicy`.) Implementations are registered as ``"package.module:attribute"``
 strings so that looking up a name imports only what it needs (torch stays unimported
 until a bench component is asked for). The package that owns an extension point
 registers its names when imported; ``Registry.get`` imports that package on first use.
@@ -52,6 +54,10 @@ class Registry:
         self._ensure_home()
         return sorted(self._targets)
 
+    def __contains__(self, name: object) -> bool:
+        self._ensure_home()
+        return name in self._targets
+
     def get(self, name: str) -> Any:
         self._ensure_home()
         if name not in self._targets:
@@ -75,10 +81,7 @@ class Registry:
 
 SOURCES = Registry("source", "ccpapers.crawl.sources")
 PARSERS = Registry("parser", "ccpapers.crawl.parsers")
-POLICIES = Registry("licence policy")
 BACKENDS = Registry("backend", "ccpapers.builder.backends")
 GENERATORS = Registry("generator", "ccpapers.builder.generators")
 SCORERS = Registry("scorer", "ccpapers.bench.scorers")
 SUITES = Registry("suite", "ccpapers.bench.suites")
-
-POLICIES.register("tier", "ccpapers.licenses:LicensePolicy")

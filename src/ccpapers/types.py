@@ -18,12 +18,16 @@ SectionKind = Literal["abstract", "introduction", "results", "discussion", "conc
 SECTION_KINDS: tuple[str, ...] = get_args(SectionKind)
 TIERS: tuple[str, ...] = ("by", "sa", "nc", "all")
 
-# The split vocabulary, shared by build, publish and bench.
+# The split vocabulary, shared by build, publish and bench. What counts as derived material is
+# decided here: every generated split derives from the paper text (machine-generated; publish
+# keeps no-derivatives rows out of it), and the rephrased splits are adaptations of the text
+# itself (never made from a no-derivatives paper, whatever the spec allows).
 TEXT_SPLITS: tuple[str, ...] = ("introduction", "abstract", "conclusion")  # verbatim paper text
-GENERATED_SPLITS: tuple[str, ...] = ("qa", "mcq", "rewrite", "translation")  # derived from the text
 QUESTION_SPLITS: tuple[str, ...] = ("qa", "mcq")  # rows with a question (bench test items)
+REPHRASED_SPLITS: tuple[str, ...] = ("rewrite", "translation")  # the text itself, rephrased
+GENERATED_SPLITS: tuple[str, ...] = QUESTION_SPLITS + REPHRASED_SPLITS  # derived from the text
 # rows whose ``text`` a model is trained on in the bench (verbatim and rephrased text), in bench order
-TRAINING_TEXT_SPLITS: tuple[str, ...] = ("abstract", "introduction", "conclusion", "rewrite", "translation")
+TRAINING_TEXT_SPLITS: tuple[str, ...] = ("abstract", "introduction", "conclusion", *REPHRASED_SPLITS)
 
 T = TypeVar("T", bound="Serializable")
 

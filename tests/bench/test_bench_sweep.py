@@ -244,3 +244,38 @@ def test_pruned_trial_restores_resident_base(tmp_path):
     # the second trial found the base exactly as the first one had found it
     assert set(seen["after"]) == set(seen["before"])
     assert all(torch.equal(seen["after"][k], seen["before"][k]) for k in seen["before"])
+
+
+def test_resident_model_is_loaded_on_the_run_device(tmp_path, monkeypatch):
+    """The model a sweep keeps between trials is loaded onto the device the runs use (on a GPU
+    machine the first trial's baseline otherwise answered on the CPU until training moved it)."""
+    import ccpapers.bench.models as models_mod
+    from ccpapers.bench.runner import make_accelerator
+
+    devices = []
+    real_load = models_mod.load_model
+
+    def spy(cfg, tiny_texts=None, device=None):
+        devices.append(device)
+        return real_load(cfg, tiny_texts, device=device)
+
+    monkeypatch.setattr(models_mod, "load_model", spy)
+    spec = {
+        "study_name": "device",
+        "n_trials": 1,
+        "heartbeat": {"interval": 1, "grace": 2},
+        "base": {
+            "tiny": True,
+            "suite_file": str(FIX / "fictional_mini.yaml"),
+            "epochs": 1,
+            "lora_r": 4,
+            "lora_alpha": 8,
+            "seq_len": 128,
+            "max_new_tokens": 4,
+            "texts_per_fact": 1,
+        },
+        "space": {"lr": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True}},
+    }
+    r = run_sweep(spec, BenchConfig(work=tmp_path), storage=f"sqlite:///{tmp_path}/d.db")
+    assert r["finished"] == 1
+    assert devices and all(d is not None and str(d) == str(make_accelerator().device) for d in devices)

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from ccpapers.builder.cost import PriceTable, Usage
-from ccpapers.builder.limits import RateLimiter
 from ccpapers.builder.spec import load_spec
 from ccpapers.config import ConfigError
+from ccpapers.ratelimit import RateLimiter
 from ccpapers.registry import BACKENDS, GENERATORS
 from ccpapers.resources import recipe_dir
 from ccpapers.retry import parse_retry_after
@@ -42,6 +42,35 @@ def test_registries_list_the_backends_and_generators() -> None:
     assert {"qa", "mcq", "rewrite", "translate", "offline"} <= set(GENERATORS.names())
 
 
+def test_generators_are_chosen_through_the_registry_by_what_they_declare(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ccpapers.builder.backend_choice import BackendPool
+    from ccpapers.builder.plan import choose_generator
+    from ccpapers.builder.spec import SplitSpec
+
+    def split(name: str, generator: str, backend: str | None = None) -> SplitSpec:
+        return SplitSpec(name, generator, ["abstract"], ["target"], backend, False, {})
+
+    for name in GENERATORS.names():
+        cls = GENERATORS.get(name)
+        assert isinstance(cls.needs_backend, bool) and callable(cls.for_split), name
+        assert cls.stand_in is None or not GENERATORS.get(cls.stand_in).needs_backend
+    offline = BackendPool("offline", "", {}, 0)
+    for name in ("qa", "mcq"):  # no model at all: offline cloze questions stand in
+        chosen = choose_generator(split(name, name), "offline", offline)
+        assert chosen.generator.name == "offline" and chosen.generator.mode == name
+        assert chosen.backend is None and not chosen.generator.needs_backend
+    assert "language model" in choose_generator(split("rewrite", "rewrite"), "offline", offline).why_not
+    assert choose_generator(split("translation", "translate"), "offline", offline).generator is None
+    deepl = choose_generator(split("translation", "translate", "deepl"), "offline", offline, assume_keys=True)
+    assert deepl.generator.mode == "deepl" and deepl.backend.name == "deepl"
+    by_main = choose_generator(split("translation", "translate"), "deepl", BackendPool("deepl", "", {}, 0))
+    assert by_main.generator.mode == "deepl" and by_main.backend.name == "deepl"
+    with pytest.raises(ConfigError, match="generate.qa: unknown generator 'quiz'"):
+        choose_generator(split("qa", "quiz"), "offline", offline)
+
+
 def test_price_table_override_and_prefix_lookup(tmp_path: Path) -> None:
     table = PriceTable.load()
     usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000, cache_read_tokens=1_000_000)
@@ -66,7 +95,7 @@ def test_rate_limiter_spaces_requests_and_pauses() -> None:
         sleeps.append(s)
         now[0] += s
 
-    lim = RateLimiter(rpm=600, clock=lambda: now[0], sleep=sleep)
+    lim = RateLimiter.per_minute(rpm=600, clock=lambda: now[0], sleep=sleep)
     for _ in range(11):
         lim.acquire()
     assert now[0] == pytest.approx(1.0)  # 10 per second, evenly spaced

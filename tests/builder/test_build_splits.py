@@ -52,3 +52,19 @@ def test_text_records_carry_provenance() -> None:
     for r in recs:
         assert r.doi == paper.doi and r.license == "cc-by-sa-4.0" and r.group == "target"
         assert r.id.startswith(paper.doi + "#")
+
+
+def test_derived_material_is_decided_in_one_place() -> None:
+    from ccpapers.builder.pipeline import ALL_SPLITS
+    from ccpapers.publish.shards import DERIVED_KINDS
+    from ccpapers.types import (
+        GENERATED_SPLITS,
+        QUESTION_SPLITS,
+        REPHRASED_SPLITS,
+        TEXT_SPLITS,
+        TRAINING_TEXT_SPLITS,
+    )
+
+    assert GENERATED_SPLITS == QUESTION_SPLITS + REPHRASED_SPLITS == ("qa", "mcq", "rewrite", "translation")
+    assert DERIVED_KINDS == GENERATED_SPLITS and ALL_SPLITS == TEXT_SPLITS + GENERATED_SPLITS
+    assert set(TRAINING_TEXT_SPLITS) == set(TEXT_SPLITS) | set(REPHRASED_SPLITS)

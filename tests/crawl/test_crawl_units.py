@@ -8,7 +8,6 @@ from datetime import date
 import pytest
 
 from ccpapers.config import ConfigError
-from ccpapers.crawl.fetch.ratelimit import RateLimiter, parse_interval
 from ccpapers.crawl.fetch.robots import RobotsRules
 from ccpapers.crawl.fetch.urls import canonical_url
 from ccpapers.crawl.journal_db import JournalDB
@@ -17,6 +16,7 @@ from ccpapers.crawl.sources.base import Window
 from ccpapers.crawl.sources.crossref import CrossrefSource, license_evidence
 from ccpapers.crawl.sources.dois import parse_line
 from ccpapers.crawl.sources.listing import ListingSource
+from ccpapers.ratelimit import Lanes, parse_interval
 from ccpapers.registry import SOURCES
 from ccpapers.sample import load_sample
 from ccpapers.sample.feeds import crossref_item, render_listing
@@ -67,6 +67,25 @@ def test_journal_for_doi():
 
 def test_registry_has_the_sources():
     assert SOURCES.names() == ["crossref", "dois", "listing"]
+
+
+def test_every_source_builds_itself_from_the_config_and_says_what_it_can_do(tmp_path):
+    from ccpapers.crawl.config import CrawlConfig
+    from ccpapers.crawl.pipeline import builds_site_urls, make_source
+
+    dois = tmp_path / "dois.txt"
+    dois.write_text("10.1038/s41524-023-00973-1\n")
+    for name in SOURCES.names():
+        cfg = CrawlConfig(work=tmp_path, source=name, dois_file=dois, years="2023", journals=["srep"])
+        source = make_source(cfg, TABLE)
+        assert source.name == name and type(source) is SOURCES.get(name)
+        for capability in ("uses_journals", "resumes_by_doi", "html_pages", "site_article_urls"):
+            assert isinstance(getattr(source, capability), bool), (name, capability)
+        assert source.windows()
+    listing = make_source(CrawlConfig(work=tmp_path, source="listing", journals=["srep"]), TABLE)
+    assert listing.resumes_by_doi and listing.html_pages and [j.slug for j in listing.journals] == ["srep"]
+    assert builds_site_urls("crossref") and builds_site_urls("listing")
+    assert not builds_site_urls("dois") and not builds_site_urls(None) and not builds_site_urls("gone")
 
 
 def test_crossref_licence_evidence_prefers_vor_in_force():
@@ -167,13 +186,13 @@ def test_rate_limiter_schedules_on_start_times():
         slept.append(s)
         now[0] += s + 0.01  # oversleep a little
 
-    lim = RateLimiter(clock=lambda: now[0], sleep=sleep)
+    lim = Lanes(clock=lambda: now[0], sleep=sleep)
     lane = lim.lane("site", 2.0)
     for _ in range(5):
-        lim.acquire(lane)
+        lane.acquire()
         now[0] += 0.1  # request latency
     assert lane.next_at == pytest.approx(2.5)  # 5 slots of 0.5 s, oversleep not accumulated
-    lim.push_back(lane, 10)
+    lane.pause(10)
     assert lane.next_at >= now[0] + 10 - 1e-9
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
-from ccpapers.bench.suites.base import FORGETTING_CHECK, NEEDS_BUILD
 from ccpapers.config import CommonConfig, ConfigError, opt
 
 LORA_PRESETS: dict[str, list[str] | str] = {
@@ -230,22 +229,26 @@ class BenchConfig(CommonConfig):
         if not self.seeds:
             raise ConfigError("seeds: give at least one seed")
         need(len(set(self.seeds)) == len(self.seeds), "seeds", "each seed once")
-        caps = self.suite_capabilities()
-        if NEEDS_BUILD in caps and not self.build:
+        entry = self.suite_entry()
+        if entry is not None and entry.needs_build and not self.build:
             raise ConfigError(
                 f"suite={self.suite} needs build=<spec name or folder> (a `ccpapers build` output)"
             )
-        if self.objective == "forgetting_gain" and not (self.forgetting or FORGETTING_CHECK in caps):
+        if self.objective == "forgetting_gain" and not (self.forgetting or self.suite_is_forgetting_check()):
             raise ConfigError("objective=forgetting_gain needs forgetting=true (the MMLU check)")
         self._check_prompt()
         self._check_names()
 
-    def suite_capabilities(self) -> frozenset[str]:
-        """What the suite ``suite`` names declares about itself (none for an unknown name: that
-        is reported by the name check)."""
+    def suite_entry(self) -> Any:
+        """The registry entry of ``suite`` (a ``SuiteEntry``), or None for an unknown name (the
+        name check reports it)."""
         from ccpapers.registry import SUITES
 
-        return SUITES.get(self.suite).capabilities if self.suite in SUITES.names() else frozenset()
+        return SUITES.get(self.suite) if self.suite in SUITES else None
+
+    def suite_is_forgetting_check(self) -> bool:
+        entry = self.suite_entry()
+        return bool(entry is not None and entry.forgetting_check)
 
     def _check_prompt(self) -> None:
         if self.prompt != "plain":
@@ -269,7 +272,7 @@ class BenchConfig(CommonConfig):
 
         if self.suite not in SUITES.names():
             raise ConfigError(f"suite={self.suite!r}: choose one of {', '.join(SUITES.names())}")
-        if (self.forgetting or FORGETTING_CHECK in self.suite_capabilities()) and self.mmlu:
+        if (self.forgetting or self.suite_is_forgetting_check()) and self.mmlu:
             src = str(self.mmlu)
             try:
                 resolve_recipe("train", src, suffixes=(".jsonl",))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ccpapers.bench.config import BenchConfig
-from ccpapers.bench.suites.base import FORGETTING_CHECK, Question, Suite
+from ccpapers.bench.suites.base import Question, Suite
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def load_inputs(cfg: BenchConfig) -> BenchInputs:
     cfg.check_questions(len(suite.questions[: cfg.max_questions or None]))
     questions = mark_dev(suite.questions[: cfg.max_questions or None], cfg.dev_questions)
     mmlu = None
-    if cfg.forgetting and FORGETTING_CHECK not in cfg.suite_capabilities():
+    if cfg.forgetting and not cfg.suite_is_forgetting_check():
         from ccpapers.bench.suites.mmlu import load_mmlu
 
         mmlu = load_mmlu(cfg.mmlu, cfg.mmlu_subjects, cfg.mmlu_limit)

@@ -86,9 +86,13 @@ def run_trial(
             if key not in resident:
                 from ccpapers.bench.inputs import load_suite, tiny_texts
                 from ccpapers.bench.models import load_model
+                from ccpapers.bench.runner import make_accelerator
 
                 resident.clear()
-                resident[key] = load_model(cfg, tiny_texts(load_suite(cfg)) if cfg.tiny else None)
+                texts = tiny_texts(load_suite(cfg)) if cfg.tiny else None
+                # on the device the run will use: a model left on the CPU answered the first
+                # trial's baseline there (with a warning) until training moved it
+                resident[key] = load_model(cfg, texts, device=make_accelerator().device)
 
             def report(epoch: int, score: float) -> None:
                 trial.report(score, epoch)

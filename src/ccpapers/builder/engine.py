@@ -22,9 +22,10 @@ from ccpapers.builder.backends.base import Reply
 from ccpapers.builder.cache import ReplyCache
 from ccpapers.builder.cost import PriceTable, Usage
 from ccpapers.builder.ledger import SpendLedger
-from ccpapers.builder.limits import Fatal, RateLimiter, Rejected, Retryable, RetryPolicy
+from ccpapers.builder.limits import Fatal, Rejected, Retryable, RetryPolicy
 from ccpapers.builder.pacing import Pace
 from ccpapers.builder.tokens import upper_bound_tokens
+from ccpapers.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ class Engine:
     # -- bookkeeping ---------------------------------------------------------
     def _limiter(self, backend: Any) -> RateLimiter:
         if backend.name not in self._limiters:
-            self._limiters[backend.name] = RateLimiter(self.rpm, self.tpm)
+            self._limiters[backend.name] = RateLimiter.per_minute(self.rpm, self.tpm)
         return self._limiters[backend.name]
 
     def _pace(self, backend: Any) -> Pace:

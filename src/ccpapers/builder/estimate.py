@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ccpapers.builder.backend_choice import BackendPool
 from ccpapers.builder.engine import Engine, Job
@@ -10,19 +10,23 @@ from ccpapers.builder.judge import judge_for
 from ccpapers.builder.spec import BuildSpec
 from ccpapers.builder.tokens import typical_tokens, upper_bound_tokens
 
+if TYPE_CHECKING:
+    from ccpapers.builder.plan import SplitPlan
+
 FIELDS = ("calls", "input_tokens", "output_tokens", "characters", "cost_usd")
 
 
-def judge_estimates(plans: list[Any], main: str, pool: BackendPool) -> list[Job]:
+def judge_estimates(plans: list[SplitPlan], main: str, pool: BackendPool) -> list[Job]:
     """One judge request per generation request of each judged split (the pairs are not known
     yet, so sizes come from the passage and the number of pairs the generator asks for)."""
     out = []
-    for split, gen, _backend, tasks, _jobs in plans:
+    for plan in plans:
+        split = plan.split
         judge, backend, _ = judge_for(split, main, pool)
-        if judge is None:
+        if judge is None or not plan.generator.needs_backend:  # rows made by rule: not estimated
             continue
-        pairs = int(getattr(gen, "per_passage", 5))
-        for i, task in enumerate(tasks):
+        pairs = int(getattr(plan.generator, "per_passage", 5))
+        for i, task in enumerate(plan.tasks):
             passage = getattr(task.request, "context", "") or ""
             out.append(Job(key=f"judge-estimate-{split.split}-{i}", backend=backend, payload={},
                            est_input=typical_tokens(passage) + 400 + 60 * pairs, est_output=30 * pairs,

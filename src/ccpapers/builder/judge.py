@@ -28,7 +28,7 @@ from ccpapers.builder.generators.base import (
 from ccpapers.builder.prompts_loader import load_prompt
 from ccpapers.builder.spec import SplitSpec
 from ccpapers.config import ConfigError
-from ccpapers.types import Record
+from ccpapers.types import QUESTION_SPLITS, Record
 
 CRITERIA = ("relevance", "agnosticism", "completeness", "accuracy", "reasonableness")
 
@@ -110,7 +110,7 @@ def judge_for(split: SplitSpec, main: str, pool: BackendPool) -> tuple[RacarJudg
     """(judge, its backend, why not) for a qa/mcq split whose options ask for ``judge:``; the
     judge's backend is ``judge.backend`` of the spec, else the build's chat backend."""
     option = split.options.get("judge")
-    judge = RacarJudge.from_option(option) if split.split in ("qa", "mcq") else None
+    judge = RacarJudge.from_option(option) if split.split in QUESTION_SPLITS else None
     if judge is None:
         return None, None, None
     name = (option.get("backend") if isinstance(option, dict) else None) or main

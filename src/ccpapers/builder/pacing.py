@@ -15,7 +15,7 @@ time out while the server keeps computing them, and the retries queue again: a l
   reply has been seen, then twice the slowest recent seconds-per-token times the request's
   ``max_tokens`` (never below ``floor``), doubled after every timeout.
 
-Rate limits (429, requests/tokens per minute) are the :class:`~ccpapers.builder.limits.RateLimiter`'s
+Rate limits (429, requests/tokens per minute) are the :class:`~ccpapers.ratelimit.RateLimiter`'s
 job; ``Pace`` only bounds requests in flight.
 """
 

@@ -1,4 +1,10 @@
-"""``run_build(cfg)``: papers -> text splits -> generated splits -> Parquet + report."""
+"""``run_build(cfg)``: papers -> text splits -> generated splits -> Parquet + report.
+
+Read top to bottom: keep the licensed papers, cut their text splits, plan each generated split
+(:mod:`ccpapers.builder.plan`), have the engine answer the requests (each reply cached as it
+comes, so an interrupted build resumes without paying twice), then collect, judge and write each
+split, and the report last.
+"""
 
 from __future__ import annotations
 
@@ -10,55 +16,29 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ccpapers.builder.backend_choice import (
-    CHAT_BACKENDS,
-    BackendPool,
-    estimate_backend,
-    has_credentials,
-    keys_assumed,
-    main_backend_name,
-)
-from ccpapers.builder.cache import ReplyCache, canonical, request_key
+from ccpapers.builder.backend_choice import BackendPool, estimate_backend, keys_assumed, main_backend_name
+from ccpapers.builder.cache import ReplyCache
 from ccpapers.builder.config import BuildConfig
 from ccpapers.builder.cost import PriceTable
-from ccpapers.builder.engine import Engine, Job
+from ccpapers.builder.engine import Engine
 from ccpapers.builder.estimate import estimate_report, judge_estimates
-from ccpapers.builder.generators.base import GenContext, Outcome, Task
+from ccpapers.builder.generators.base import GenContext, Outcome
 from ccpapers.builder.judge import RacarJudge, judge_for
 from ccpapers.builder.judge import summary as judge_summary
 from ccpapers.builder.ledger import SpendLedger
 from ccpapers.builder.limits import RetryPolicy
+from ccpapers.builder.plan import BuildPlan, Drops, SplitPlan, make_job, model_name, plan_splits
 from ccpapers.builder.records_io import write_split
-from ccpapers.builder.spec import BuildSpec, SplitSpec, load_spec
-from ccpapers.builder.splits import text_records
-from ccpapers.builder.tokens import input_bound, tokenizer_for, typical_tokens
+from ccpapers.builder.spec import BuildSpec, load_spec
+from ccpapers.builder.splits import group_of, text_records
 from ccpapers.config import ConfigError, write_resolved_config
 from ccpapers.io import read_records, write_json
-from ccpapers.licenses import LicensePolicy, id_url_conflict, license_from_id
-from ccpapers.registry import GENERATORS
+from ccpapers.licenses import LicensePolicy, id_url_conflict
 from ccpapers.types import GENERATED_SPLITS, TEXT_SPLITS, Paper, Record
 
 log = logging.getLogger(__name__)
 ALL_SPLITS = TEXT_SPLITS + GENERATED_SPLITS
-EXAMPLES_PER_REASON = 3
-
-
-class Drops:
-    def __init__(self) -> None:
-        self.counts: dict[str, dict[str, int]] = {}
-        self.examples: dict[str, dict[str, list[str]]] = {}
-
-    def add(self, split: str, reason: str, detail: str = "", n: int = 1) -> None:
-        bucket = self.counts.setdefault(split, {})
-        bucket[reason] = bucket.get(reason, 0) + n
-        if detail:
-            ex = self.examples.setdefault(split, {}).setdefault(reason, [])
-            if len(ex) < EXAMPLES_PER_REASON:
-                ex.append(detail)
-
-    def merge(self, split: str, outcome: Outcome) -> None:
-        for reason, detail in outcome.drops:
-            self.add(split, reason, detail)
+PART = "part-00000.parquet"
 
 
 def load_papers(cfg: BuildConfig) -> list[Paper]:
@@ -74,79 +54,8 @@ def load_papers(cfg: BuildConfig) -> list[Paper]:
     return papers[: cfg.limit] if cfg.limit else papers
 
 
-def _licence_ok(split: SplitSpec, rec: Record, paper: Paper, drops: Drops) -> bool:
-    """Permissions come from the licence id alone: a papers file whose ``derivatives_ok`` says
-    otherwise must not make us pay for rewrites that publish would have to drop."""
-    derivative = split.split in ("rewrite", "translation")
-    named = license_from_id(paper.license.hub_id)
-    if not (named and named.derivatives_ok) and (derivative or not split.allow_nd):
-        drops.add(split.split, "nd-license", rec.id)
-        return False
-    return True
-
-
-def _choose_generator(
-    split: SplitSpec, main: str, pool: BackendPool, assume_keys: bool = False
-) -> tuple[Any | None, Any | None, str | None]:
-    """(generator, backend or None for offline, why-not) for one generated split.
-    ``assume_keys`` (``--estimate``): choose as if every key the spec needs were set."""
-    opts = dict(split.options)
-    if split.generator == "offline" or (split.generator in ("qa", "mcq") and main == "offline"):
-        return (
-            GENERATORS.create("offline", mode=split.split if split.split in ("qa", "mcq") else "qa", **opts),
-            None,
-            None,
-        )
-    if split.generator in ("qa", "mcq", "rewrite"):
-        if main not in CHAT_BACKENDS:
-            return (
-                None,
-                None,
-                f"needs a language model: set ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL, or --backend (now {main})",
-            )
-        return GENERATORS.create(split.generator, **opts), pool.get(main), None
-    if split.generator == "translate":
-        wanted = split.backend
-        if wanted == "deepl" and (has_credentials("deepl") or assume_keys):
-            return GENERATORS.create("translate", mode="deepl", **opts), pool.get("deepl"), None
-        if main == "deepl":
-            return GENERATORS.create("translate", mode="deepl", **opts), pool.get("deepl"), None
-        if main in CHAT_BACKENDS:
-            return GENERATORS.create("translate", mode="llm", **opts), pool.get(main), None
-        return (
-            None,
-            None,
-            "needs DEEPL_AUTH_KEY or a language model backend (no rewrites or translations offline)",
-        )
-    raise ConfigError(f"generate.{split.split}: unknown generator {split.generator!r}")
-
-
-def _job(task: Task, gen: Any, backend: Any, label: str) -> Job:
-    payload = backend.payload(task.request)
-    key = request_key(backend.name, backend.model, payload, f"{gen.name}/{gen.version}", task.variant)
-    text = canonical(payload)
-    chars = sum(len(t) for t in getattr(task.request, "texts", []))
-    chat = hasattr(task.request, "max_tokens")
-    return Job(
-        key=key,
-        backend=backend,
-        payload=payload,
-        est_input=typical_tokens(text) if chat else 0,
-        est_output=task.expected_output_tokens if chat else 0,
-        max_output=task.request.max_tokens if chat else 0,  # type: ignore[union-attr]
-        est_chars=chars,
-        label=label,
-        max_input=input_bound(text, tokenizer_for(backend.name, backend.model)) if chat else 0,
-    )
-
-
-def run_build(cfg: BuildConfig) -> dict[str, Any]:
-    """Build every split of ``cfg.spec``; returns the report (also written as report.json)."""
-    started = time.time()
-    spec: BuildSpec = load_spec(cfg.spec)
-    papers = load_papers(cfg)
-    fraction = cfg.target_fraction if cfg.target_fraction >= 0 else spec.target_fraction
-    drops = Drops()
+def licensed_papers(papers: list[Paper], drops: Drops) -> list[Paper]:
+    """The papers under a known CC licence whose licence URL agrees with it (the others counted)."""
     policy = LicensePolicy("all")
     kept: list[Paper] = []
     for p in papers:
@@ -156,47 +65,24 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
             kept.append(p)
         else:
             drops.add("papers", "license-url-mismatch" if conflict else reason, f"{p.doi}: {conflict or ''}")
-    by_doi = {p.doi: p for p in kept}
+    return kept
+
+
+def text_splits(papers: list[Paper], fraction: float, spec: BuildSpec, drops: Drops) -> list[Record]:
     text: list[Record] = []
-    for p in kept:
+    for p in papers:
         text.extend(text_records(p, fraction, spec.max_words, tuple(spec.text_splits), drops.counts))
-    if cfg.estimate:  # price what the spec would use once its keys are set, and say so
-        main = estimate_backend(cfg.backend, spec.backend, spec.models)
-    else:
-        main, _ = main_backend_name(cfg.backend, spec.backend)
-    pool = BackendPool(main, cfg.model, spec.models, cfg.timeout, state_dir=Path(cfg.work) / "cache" / "llm")
-    cannot: dict[str, str] = {}
-    substituted: dict[str, str] = {}
-    plans: list[tuple[SplitSpec, Any, Any, list[Task], list[Job]]] = []
-    outcomes: dict[str, Outcome] = {}
-    for split in spec.generate:
-        gen, backend, why = _choose_generator(split, main, pool, assume_keys=cfg.estimate)
-        if gen is None:
-            cannot[split.split] = why or "unavailable"
-            continue
-        if gen.name == "offline" and split.generator != "offline":
-            substituted[split.split] = (
-                f"offline cloze, not the spec's {split.generator!r} generator (no language model key set)"
-            )
-        if split.split == "rewrite" and cfg.variants > 0:
-            gen.variants = cfg.variants
-        sources = [r for r in text if r.split in split.sources]
-        sources = [
-            r for r in sources if r.group in split.groups and _licence_ok(split, r, by_doi[r.doi], drops)
-        ]
-        ctx = GenContext(
-            backend.name if backend else "offline",
-            _model_name(backend) if backend else "none",
-            by_doi,
-            split.options,
-            spec.seed,
-        )
-        if backend is None:
-            outcomes[split.split] = gen.run(sources, ctx, pool=text)
-            plans.append((split, gen, None, [], []))
-            continue
-        tasks = gen.plan(sources, ctx)
-        plans.append((split, gen, backend, tasks, [_job(t, gen, backend, split.split) for t in tasks]))
+    return text
+
+
+def main_backend(cfg: BuildConfig, spec: BuildSpec) -> str:
+    """The build's backend; ``--estimate`` prices what the spec would use once its keys are set."""
+    if cfg.estimate:
+        return estimate_backend(cfg.backend, spec.backend, spec.models)
+    return main_backend_name(cfg.backend, spec.backend)[0]
+
+
+def make_engine(cfg: BuildConfig, spec: BuildSpec) -> tuple[Engine, SpendLedger]:
     ledger = SpendLedger(cfg.work, spec.name)
     if cfg.reset_budget and not cfg.estimate:
         ledger.reset()
@@ -214,86 +100,139 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
         timeout=cfg.timeout,
         ledger=ledger,
     )
-    all_jobs = [j for plan in plans for j in plan[4]]
-    if cfg.estimate:
-        all_jobs += judge_estimates(plans, main, pool)
-        assumed = keys_assumed({j.backend.name for j in all_jobs} | ({main} - {"offline"}))
-        spent = {"spent_usd": round(engine.spent_before, 6), "max_cost_usd": cfg.max_cost}
-        return {
-            **estimate_report(engine, all_jobs, spec, main, cannot),
-            "assumed_keys": assumed,
-            "budget": spent,
-        }
-    results = engine.run(all_jobs)
-    written: dict[str, int] = {}
-    out_dir = Path(cfg.work) / "builds" / spec.name
-    text_by_split: dict[str, list[Record]] = {}
+    return engine, ledger
+
+
+def estimate(
+    cfg: BuildConfig, spec: BuildSpec, planned: BuildPlan, engine: Engine, main: str, pool: BackendPool
+) -> dict[str, Any]:
+    """``--estimate``: what the uncached requests (and their judging) would cost; nothing is sent."""
+    jobs = planned.jobs + judge_estimates(planned.plans, main, pool)
+    assumed = keys_assumed({j.backend.name for j in jobs} | ({main} - {"offline"}))
+    spent = {"spent_usd": round(engine.spent_before, 6), "max_cost_usd": cfg.max_cost}
+    return {
+        **estimate_report(engine, jobs, spec, main, planned.cannot),
+        "assumed_keys": assumed,
+        "budget": spent,
+    }
+
+
+def write_text_splits(
+    out_dir: Path, spec: BuildSpec, text: list[Record], planned: BuildPlan
+) -> dict[str, int]:
+    """Write the text splits; a split this run does not make must not linger from an older run."""
+    by_split: dict[str, list[Record]] = {}
     for r in text:
-        text_by_split.setdefault(r.split, []).append(r)
-    for name in spec.text_splits:
-        written[name] = write_split(out_dir / name / "part-00000.parquet", text_by_split.get(name, []))
-    for stale in ALL_SPLITS:  # a split this run did not make must not linger from an older run
-        if stale not in spec.text_splits and stale not in {p[0].split for p in plans}:
+        by_split.setdefault(r.split, []).append(r)
+    written = {name: write_split(out_dir / name / PART, by_split.get(name, [])) for name in spec.text_splits}
+    for stale in ALL_SPLITS:
+        if stale not in spec.text_splits and stale not in planned.splits:
             shutil.rmtree(out_dir / stale, ignore_errors=True)
+    return written
+
+
+def collect(plan: SplitPlan, results: dict[str, Any], engine: Engine) -> Outcome:
+    """The split's rows from its replies (a task without a reply is counted as dropped)."""
+    outcome = Outcome()
+    parsed: list[Record] = []
+    jobs = plan.jobs if plan.generator.needs_backend else [None] * len(plan.tasks)
+    for task, job in zip(plan.tasks, jobs, strict=True):
+        reply = None
+        if job is not None:
+            entry = results.get(job.key)
+            if entry is None:
+                outcome.drop(f"no-reply:{engine.failed_keys.get(job.key, 'unknown')}", task.sources[0].id)
+                continue
+            reply = plan.backend.parse(entry["raw"])
+        part = plan.generator.parse(task, reply, plan.ctx)
+        parsed.extend(part.records)
+        outcome.drops.extend(part.drops)
+    final = plan.generator.finalize(parsed, None)
+    outcome.records = final.records
+    outcome.drops.extend(final.drops)
+    return outcome
+
+
+def judge_split(
+    plan: SplitPlan, outcome: Outcome, main: str, pool: BackendPool, text: list[Record],
+    by_doi: dict[str, Paper], spec: BuildSpec, engine: Engine,
+) -> dict[str, Any] | None:  # fmt: skip
+    """Have the judge the split asks for grade its rows (the low ones leave ``outcome``); what it
+    did for the report, or why it could not, or None when no judge was asked for."""
+    judge, backend, why = judge_for(plan.split, main, pool)
+    if judge is not None and outcome.records:
+        outcome.records, info = _run_judge(judge, backend, outcome, text, by_doi, spec, engine)
+        return info
+    if why and plan.split.options.get("judge"):
+        return {"skipped": why}
+    return None
+
+
+def generator_info(plan: SplitPlan) -> dict[str, Any]:
+    """What made the split, for the report (and the dataset card)."""
+    gen, backend = plan.generator, plan.backend
+    prompt = getattr(gen, "prompt", None)
+    return {
+        "generator": gen.name,
+        "version": gen.version,
+        "prompt": prompt.version_tag if prompt is not None and backend is not None else None,
+        "backend": backend.name if backend else "offline",
+        "model": model_name(backend) if backend else "none",
+        "requests": len(plan.jobs),
+        "structured_output": getattr(backend, "structured_output", None),
+        "structured_output_changes": list(getattr(backend, "mode_changes", [])),
+    }
+
+
+def run_build(cfg: BuildConfig) -> dict[str, Any]:
+    """Build every split of ``cfg.spec``; returns the report (also written as report.json)."""
+    started = time.time()
+    spec: BuildSpec = load_spec(cfg.spec)
+    papers = load_papers(cfg)
+    fraction = cfg.target_fraction if cfg.target_fraction >= 0 else spec.target_fraction
+    drops = Drops()
+    kept = licensed_papers(papers, drops)
+    by_doi = {p.doi: p for p in kept}
+    text = text_splits(kept, fraction, spec, drops)
+    main = main_backend(cfg, spec)
+    pool = BackendPool(main, cfg.model, spec.models, cfg.timeout, state_dir=Path(cfg.work) / "cache" / "llm")
+    planned = plan_splits(spec, cfg, text, by_doi, main, pool, drops)
+    engine, ledger = make_engine(cfg, spec)
+    if cfg.estimate:
+        return estimate(cfg, spec, planned, engine, main, pool)
+
+    results = engine.run(planned.jobs)
+    out_dir = Path(cfg.work) / "builds" / spec.name
+    written = write_text_splits(out_dir, spec, text, planned)
     generators: dict[str, Any] = {}
     judged: dict[str, Any] = {}
-    for split, gen, backend, tasks, jobs in plans:
-        if backend is None:
-            outcome = outcomes[split.split]
-        else:
-            outcome = Outcome()
-            parsed: list[Record] = []
-            for task, job in zip(tasks, jobs, strict=True):
-                entry = results.get(job.key)
-                if entry is None:
-                    outcome.drop(f"no-reply:{engine.failed_keys.get(job.key, 'unknown')}", task.sources[0].id)
-                    continue
-                part = gen.parse(
-                    task,
-                    backend.parse(entry["raw"]),
-                    GenContext(backend.name, _model_name(backend), by_doi, split.options, spec.seed),
-                )
-                parsed.extend(part.records)
-                outcome.drops.extend(part.drops)
-            final = gen.finalize(parsed, None)
-            outcome.records = final.records
-            outcome.drops.extend(final.drops)
-        judge, judge_backend, why = judge_for(split, main, pool)
-        if judge is not None and outcome.records:
-            outcome.records, judged[split.split] = _run_judge(
-                judge, judge_backend, outcome, text, by_doi, spec, engine
-            )
-        elif why and split.options.get("judge"):
-            judged[split.split] = {"skipped": why}
-        drops.merge(split.split, outcome)
-        written[split.split] = write_split(out_dir / split.split / "part-00000.parquet", outcome.records)
-        prompt = getattr(gen, "prompt", None)
-        generators[split.split] = {
-            "generator": gen.name,
-            "version": gen.version,
-            "prompt": prompt.version_tag if prompt is not None and backend is not None else None,
-            "backend": backend.name if backend else "offline",
-            "model": _model_name(backend) if backend else "none",
-            "requests": len(jobs),
-            "structured_output": getattr(backend, "structured_output", None),
-            "structured_output_changes": list(getattr(backend, "mode_changes", [])),
-        }
+    for plan in planned.plans:
+        name = plan.split.split
+        outcome = collect(plan, results, engine)
+        verdict = judge_split(plan, outcome, main, pool, text, by_doi, spec, engine)
+        if verdict is not None:
+            judged[name] = verdict
+        drops.merge(name, outcome)
+        written[name] = write_split(out_dir / name / PART, outcome.records)
+        generators[name] = generator_info(plan)
+
     stats = engine.stats.to_dict()
-    empty = empty_splits(written, generators, drops.counts, stats["failure_messages"])
     report = {
         "spec": spec.name,
         "spec_path": str(spec.path),
         "papers": len(papers),
         "papers_used": len(kept),
-        "groups": {g: sum(1 for p in kept if _group(p, fraction) == g) for g in ("target", "irrelevant")},
+        "groups": {
+            g: sum(1 for p in kept if group_of(p.doi, fraction) == g) for g in ("target", "irrelevant")
+        },
         "target_fraction": fraction,
         "backend": main,
         "splits": written,
         "drops": drops.counts,
         "drop_examples": drops.examples,
-        "cannot_make": cannot,
-        "empty_splits": empty,
-        "substituted": substituted,
+        "cannot_make": planned.cannot,
+        "empty_splits": empty_splits(written, generators, drops.counts, stats["failure_messages"]),
+        "substituted": planned.substituted,
         "generators": generators,
         "judge": judged,
         "calls": stats["calls"],
@@ -340,18 +279,14 @@ def empty_splits(
     return out
 
 
-def _model_name(backend: Any) -> str:
-    return getattr(backend, "model_name", "") or backend.model
-
-
 def _run_judge(
     judge: RacarJudge, backend: Any, outcome: Outcome, text: list[Record], by_doi: dict[str, Paper],
     spec: BuildSpec, engine: Engine,
 ) -> tuple[list[Record], dict[str, Any]]:  # fmt: skip
     """Grade the split's rows (cached and budgeted like every request); drop the low ones."""
-    ctx = GenContext(backend.name, _model_name(backend), by_doi, {}, spec.seed)
+    ctx = GenContext(backend.name, model_name(backend), by_doi, {}, spec.seed)
     tasks = judge.plan(outcome.records, {r.id: r for r in text}, ctx)
-    jobs = [_job(t, judge, backend, "judge") for t in tasks]
+    jobs = [make_job(t, judge, backend, "judge") for t in tasks]
     results = engine.run(jobs)
     scores: dict[str, tuple[int, ...]] = {}
     for task, job in zip(tasks, jobs, strict=True):
@@ -360,15 +295,9 @@ def _run_judge(
             scores.update(judge.parse(task, backend.parse(entry["raw"])))
     kept = judge.apply(outcome.records, scores, outcome)
     info = judge_summary(kept, len(scores))
-    info.update(backend=backend.name, model=_model_name(backend), prompt=judge.prompt.version_tag,
+    info.update(backend=backend.name, model=model_name(backend), prompt=judge.prompt.version_tag,
                 min_score=judge.min_score, requests=len(jobs))  # fmt: skip
     return kept, info
-
-
-def _group(paper: Paper, fraction: float) -> str:
-    from ccpapers.builder.splits import group_of
-
-    return group_of(paper.doi, fraction)
 
 
 def _push(cfg: BuildConfig, spec_name: str) -> Any:

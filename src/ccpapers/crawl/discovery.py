@@ -31,7 +31,8 @@ class WindowFailed(Exception):
 def walk_window(crawl: Crawl, w: Window) -> None:
     """Discover ``w`` into the journal (``done``, or ``failed`` with WindowFailed raised)."""
     assert w.first_url is not None
-    listing = crawl.source.name == "listing"
+    by_doi = crawl.source.resumes_by_doi
+    html = crawl.source.html_pages
     refresh = crawl.cfg.refresh
     url: str | None = w.first_url
     found, expected, pages = 0, None, 0
@@ -44,10 +45,10 @@ def walk_window(crawl: Crawl, w: Window) -> None:
             break
         visited.add(url)
         try:
-            # Listing pages shift as papers appear: an unfinished year is walked afresh from
-            # page 1 and resumed by DOI (known DOIs are skipped), never by page number.
-            resp = crawl.client.get(url, use_cache=not (refresh or listing))
-            data = to_utf8(resp.content, resp.headers.get("content-type")) if listing else resp.content
+            # Pages that shift as papers appear (listings): an unfinished year is walked afresh
+            # from page 1 and resumed by DOI (known DOIs are skipped), never by page number.
+            resp = crawl.client.get(url, use_cache=not (refresh or by_doi))
+            data = to_utf8(resp.content, resp.headers.get("content-type")) if html else resp.content
             page = crawl.source.parse_page(w, data, url)
         except BlockedError:
             raise
@@ -67,8 +68,8 @@ def walk_window(crawl: Crawl, w: Window) -> None:
         crawl.new_refs += crawl.db.add_refs([crawl.stable_ref(r) for r in page.refs])
         dois.update(r.doi for r in page.refs)
         listed += page.listed if page.listed is not None else len(page.refs)
-        # listing pages shift as papers appear: count distinct DOIs; Crossref: items listed
-        found = len(dois) if listing else listed
+        # pages that shift as papers appear: count distinct DOIs; a cursor walk: items listed
+        found = len(dois) if by_doi else listed
         expected = page.expected if page.expected is not None else expected
         crawl.db.set_window(w.key, "partial", found, expected)
         if expected is not None and found >= expected:

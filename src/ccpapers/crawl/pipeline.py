@@ -32,11 +32,11 @@ from ccpapers.crawl.journal_db import STATES, JournalDB, journal_error
 from ccpapers.crawl.journals import Journal, load_journals, parse_years, select_journals
 from ccpapers.crawl.progress import CrawlProgress
 from ccpapers.crawl.report import build_report
-from ccpapers.crawl.sources.base import Window
+from ccpapers.crawl.sources.base import Source, Window
 from ccpapers.errors import CcpapersError
 from ccpapers.io import write_json, write_jsonl, write_parquet
 from ccpapers.licenses import LicensePolicy
-from ccpapers.registry import PARSERS
+from ccpapers.registry import PARSERS, SOURCES
 from ccpapers.types import Paper, PaperRef
 
 log = logging.getLogger(__name__)
@@ -57,16 +57,16 @@ def journal_db_path(work: str | Path) -> Path:
     return Path(work) / "raw" / "journal.sqlite"
 
 
-def make_source(cfg: CrawlConfig, journals: list[Journal], table: dict[str, Journal]) -> Any:
-    from ccpapers.registry import SOURCES
-
+def make_source(cfg: CrawlConfig, table: dict[str, Journal]) -> Source:
+    """The source ``cfg.source`` names, built from the config (over ``--journals`` if it uses them)."""
     cls = SOURCES.get(cfg.source)
-    years = parse_years(cfg.years)
-    if cfg.source == "crossref":
-        return cls(journals, years, cfg.crossref_api, cfg.site, cfg.mailto, cfg.rows, cfg.since)
-    if cfg.source == "listing":
-        return cls(journals, years, cfg.site, cfg.since)
-    return cls(cfg.dois_file, cfg.site, table)
+    journals = select_journals(cfg.journals, table) if cls.uses_journals else []
+    return cls.from_config(cfg, journals, table)
+
+
+def builds_site_urls(source_name: str | None) -> bool:
+    """Whether the source that found a journal row builds its article URLs under ``--site``."""
+    return bool(source_name) and source_name in SOURCES and SOURCES.get(source_name).site_article_urls
 
 
 def make_client(cfg: CrawlConfig, cache: FetchCache | None) -> PoliteClient:
@@ -121,10 +121,9 @@ class Crawl:
         self.work = Path(cfg.work)
         self.out_dir = self.work / "papers"
         self.table = load_journals(cfg.journals_file)
-        self.journals = select_journals(cfg.journals, self.table) if cfg.source != "dois" else []
+        self.source = make_source(cfg, self.table)
         parse_years(cfg.years)  # validate before touching anything
         self.policy = LicensePolicy(cfg.license_policy)
-        self.source = make_source(cfg, self.journals, self.table)
         self._lock = _lock_work(self.work)
         try:
             self.db = JournalDB(journal_db_path(self.work))
@@ -158,7 +157,7 @@ class Crawl:
         if url.startswith("/"):
             return self.cfg.site + url
         parts = urlsplit(url)
-        if row["source"] in ("crossref", "listing") and parts.path.startswith("/articles/"):
+        if builds_site_urls(row["source"]) and parts.path.startswith("/articles/"):
             return self.cfg.site + parts.path
         return url
 

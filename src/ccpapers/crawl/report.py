@@ -34,7 +34,7 @@ def build_report(crawl: Any, elapsed: float) -> dict[str, Any]:
         "failure": failure,
         "papers_file": str(crawl.papers_file) if crawl.papers_file else None,
         "source": cfg.source,
-        "journals": list(cfg.journals) if cfg.source != "dois" else [],
+        "journals": list(cfg.journals) if crawl.source.uses_journals else [],
         "years": cfg.years,
         "license_policy": cfg.license_policy,
         "dry_run": cfg.dry_run,

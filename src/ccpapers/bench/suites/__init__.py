@@ -1,14 +1,12 @@
 """Registry home of the benchmark suites (``ccpapers.registry.SUITES``).
 
 Each entry is a :class:`SuiteEntry`: it builds its :class:`Suite` from a ``BenchConfig``
-(``from_config``) and declares what it needs and is (``capabilities``), so callers test a
-capability, never a suite's name.
+(``from_config``) and declares what it needs and is (``needs_build``, ``forgetting_check``),
+so callers test those, never a suite's name.
 """
 
 from ccpapers.bench.suites.base import (
     DEFAULT_VARIANT_ORDER,
-    FORGETTING_CHECK,
-    NEEDS_BUILD,
     Document,
     Question,
     Suite,
@@ -23,8 +21,6 @@ SUITES.register("mmlu", "ccpapers.bench.suites.mmlu:MmluSuite")
 
 __all__ = [
     "DEFAULT_VARIANT_ORDER",
-    "FORGETTING_CHECK",
-    "NEEDS_BUILD",
     "Document",
     "Question",
     "Suite",

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from ccpapers.errors import CcpapersError
-
-# what a suite declares about itself (callers test these, never a suite's name)
-NEEDS_BUILD = "needs-build"  # reads a `ccpapers build` output, named by the config's ``build``
-FORGETTING_CHECK = "forgetting-check"  # its questions are the MMLU-format check (``mmlu`` source)
 
 # order in which a document's texts are taken when fewer than all are used per fact
 DEFAULT_VARIANT_ORDER = (
@@ -86,9 +82,15 @@ class SuiteError(CcpapersError, ValueError):
 
 class SuiteEntry(Protocol):
     """What ``ccpapers.registry.SUITES`` holds: a suite that builds itself from a ``BenchConfig``
-    and declares its capabilities (:data:`NEEDS_BUILD`, :data:`FORGETTING_CHECK`)."""
+    and declares what it needs and is, so callers test these and never a suite's name:
 
-    capabilities: frozenset[str]
+    - ``needs_build``: reads a ``ccpapers build`` output, named by the config's ``build``.
+    - ``forgetting_check``: its questions are the MMLU-format check itself (read from ``mmlu``),
+      so ``forgetting=true`` adds no second copy of them.
+    """
+
+    needs_build: ClassVar[bool]
+    forgetting_check: ClassVar[bool]
 
     @classmethod
     def from_config(cls, cfg: Any) -> Suite: ...

@@ -68,7 +68,8 @@ def load_fictional(path: str | Path | None = None) -> Suite:
 class FictionalSuite:
     """Registry entry ``fictional``: the file ``suite_file`` (default: the shipped suite)."""
 
-    capabilities: frozenset[str] = frozenset()
+    needs_build = False
+    forgetting_check = False
 
     @classmethod
     def from_config(cls, cfg: Any) -> Suite:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ccpapers.bench.suites.base import FORGETTING_CHECK, Question, Suite, SuiteError
+from ccpapers.bench.suites.base import Question, Suite, SuiteError
 
 LETTERS = "ABCDEFGHIJ"
 
@@ -97,7 +97,8 @@ def load_mmlu(source: str | Path | None = None, subjects: list[str] | None = Non
 class MmluSuite:
     """Registry entry ``mmlu``: MMLU-format items from ``mmlu`` (the forgetting check as the suite)."""
 
-    capabilities: frozenset[str] = frozenset({FORGETTING_CHECK})
+    needs_build = False
+    forgetting_check = True
 
     @classmethod
     def from_config(cls, cfg: Any) -> Suite:

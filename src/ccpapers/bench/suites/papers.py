@@ -11,8 +11,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from ccpapers.bench.suites.base import NEEDS_BUILD, Document, Question, Suite, SuiteError
-from ccpapers.types import TRAINING_TEXT_SPLITS
+from ccpapers.bench.suites.base import Document, Question, Suite, SuiteError
+from ccpapers.types import REPHRASED_SPLITS, TRAINING_TEXT_SPLITS
 
 
 def _read_split(folder: Path, split: str) -> list:
@@ -64,11 +64,7 @@ def load_papers(
             if r.group == "irrelevant":
                 irrelevant.append(r.text)
                 continue
-            key = (
-                split
-                if split not in ("rewrite", "translation")
-                else f"{split}:{r.style or r.lang}:{r.variant}"
-            )
+            key = split if split not in REPHRASED_SPLITS else f"{split}:{r.style or r.lang}:{r.variant}"
             name = key if key not in texts[r.doi] else f"{key}#{r.id}"
             texts[r.doi][name] = r.text
             titles.setdefault(r.doi, r.title or "")
@@ -107,7 +103,8 @@ def load_papers(
 class PapersSuite:
     """Registry entry ``papers``: the build ``build`` names (a folder or a spec under WORK/builds/)."""
 
-    capabilities: frozenset[str] = frozenset({NEEDS_BUILD})
+    needs_build = True
+    forgetting_check = False
 
     @classmethod
     def from_config(cls, cfg: Any) -> Suite:

@@ -1,21 +1,46 @@
-"""Shared pieces of generators: tasks, outcomes and derived-record construction."""
+"""Shared pieces of generators: the Generator shape, tasks, outcomes, derived-record construction.
+
+Every generator has one shape: ``plan`` (source records -> tasks), ``parse`` (a task and its
+reply -> records), ``finalize`` (the split's records -> kept records). One that ``needs_backend``
+has each task's request answered by a model; one that does not (``offline``) makes its records
+by rule and is handed ``None`` for a reply. Each builds itself for a split of the spec
+(``for_split``): with the backend that will answer it, or with the reason it cannot be made.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from ccpapers.builder.backend_choice import CHAT_BACKENDS
 from ccpapers.builder.backends.base import ChatRequest, Reply, TranslateRequest
 from ccpapers.builder.prompts_loader import Prompt
 from ccpapers.types import Paper, Record
 
+if TYPE_CHECKING:
+    from ccpapers.builder.backend_choice import BackendPool
+    from ccpapers.builder.spec import SplitSpec
+
+NEEDS_MODEL = "needs a language model: set ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL, or --backend (now {main})"
+
+
+@dataclass
+class Choice:
+    """What a generated split is made with: a generator and the backend answering it (None for
+    one that needs none), or why the split cannot be made."""
+
+    generator: Generator | None
+    backend: Any = None
+    why_not: str | None = None
+
 
 @dataclass
 class Task:
-    """One model request a generator wants answered, with what it needs to parse the reply."""
+    """One request a generator wants answered (``None``: made by rule, nothing is sent), with
+    what it needs to parse the reply."""
 
-    request: ChatRequest | TranslateRequest
+    request: ChatRequest | TranslateRequest | None
     sources: list[Record]
     variant: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
@@ -40,6 +65,32 @@ class GenContext:
     papers: dict[str, Paper]
     options: dict[str, Any]
     seed: int = 0
+    texts: list[Record] = field(default_factory=list)  # every text record of the build
+
+
+class Generator(Protocol):
+    name: ClassVar[str]
+    version: ClassVar[str]
+    needs_backend: ClassVar[bool]
+    stand_in: ClassVar[str | None]  # generator made instead when the build has no model at all
+
+    @classmethod
+    def for_split(
+        cls, split: SplitSpec, main: str, pool: BackendPool, assume_keys: bool = False
+    ) -> Choice: ...
+
+    def plan(self, sources: list[Record], ctx: GenContext) -> list[Task]: ...
+
+    def parse(self, task: Task, reply: Reply | None, ctx: GenContext) -> Outcome: ...
+
+    def finalize(self, records: list[Record], ctx: GenContext | None) -> Outcome: ...
+
+
+def chat_choice(cls: Any, split: SplitSpec, main: str, pool: BackendPool) -> Choice:
+    """A generator answered by the build's chat backend, or why there is none."""
+    if main not in CHAT_BACKENDS:
+        return Choice(None, why_not=NEEDS_MODEL.format(main=main))
+    return Choice(cls(**split.options), pool.get(main))
 
 
 def passage_block(text: str) -> str:

@@ -12,13 +12,18 @@ import hashlib
 import random
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ccpapers.builder.backends.base import Reply
 from ccpapers.builder.checks import context_dependent, formulas
-from ccpapers.builder.generators.base import GenContext, Outcome, derived
+from ccpapers.builder.generators.base import Choice, GenContext, Outcome, Task, derived
 from ccpapers.builder.generators.mcq import assign_positions
 from ccpapers.builder.generators.qa import remove_near_duplicates
-from ccpapers.types import Record
+from ccpapers.types import QUESTION_SPLITS, Record
+
+if TYPE_CHECKING:
+    from ccpapers.builder.backend_choice import BackendPool
+    from ccpapers.builder.spec import SplitSpec
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
 _UNITS = (
@@ -100,11 +105,13 @@ def _question(c: Cloze, ctx: GenContext) -> str:
 class OfflineGenerator:
     name = "offline"
     version = "1"
+    needs_backend = False
+    stand_in = None
 
     def __init__(
         self, mode: str = "qa", per_passage: int = 3, options: int = 4, seed: int = 0, **_: Any
     ) -> None:
-        if mode not in ("qa", "mcq"):
+        if mode not in QUESTION_SPLITS:
             raise ValueError(f"offline generator mode {mode!r}: choose qa or mcq")
         self.mode = mode
         self.split = mode
@@ -112,34 +119,44 @@ class OfflineGenerator:
         self.options = options
         self.seed = seed
 
-    def run(self, sources: list[Record], ctx: GenContext, pool: list[Record]) -> Outcome:
-        out = Outcome()
+    @classmethod
+    def for_split(cls, split: SplitSpec, main: str, pool: BackendPool, assume_keys: bool = False) -> Choice:
+        mode = split.split if split.split in QUESTION_SPLITS else "qa"
+        return Choice(cls(mode=mode, **dict(split.options)))
+
+    def plan(self, sources: list[Record], ctx: GenContext) -> list[Task]:
+        """One task per passage (nothing to send); distractors come from every text of the build."""
         by_kind: dict[str, list[Cloze]] = {}
-        for rec in sorted(pool, key=lambda r: r.id):
+        for rec in sorted(ctx.texts, key=lambda r: r.id):
             for c in cloze_candidates(rec):
                 by_kind.setdefault(c.kind, []).append(c)
-        for src in sorted(sources, key=lambda r: r.id):
-            cands = cloze_candidates(src)
-            if not cands:
-                out.drop("no-cloze-candidate", src.id)
-                continue
-            _rng(self.seed, src.id).shuffle(cands)
-            for j, c in enumerate(cands[: self.per_passage]):
-                question = _question(c, ctx)
-                rec = derived(
-                    src, self.mode, f"cloze-{j}", self.name, self.version, ctx, None, 0,
-                    f"cloze question made by rule from the {src.section} (no model)",
-                    question=question, answer=c.span, backend="offline", model="none",
-                )  # fmt: skip
-                rec.flags = [f"answer-type:{c.kind.split(':')[0]}"]
-                if self.mode == "mcq":
-                    choices = self._distractors(c, by_kind, rec, out)
-                    if choices is None:
-                        continue
-                    rec.choices = [c.span, *choices]
-                    rec.answer_index = 0
-                out.records.append(rec)
-        return self.finalize(out.records, ctx, out)
+        return [Task(None, [src], meta={"by_kind": by_kind}) for src in sorted(sources, key=lambda r: r.id)]
+
+    def parse(self, task: Task, reply: Reply | None, ctx: GenContext) -> Outcome:
+        """Cloze questions on the task's passage (``reply`` is None: no model is asked)."""
+        out = Outcome()
+        src = task.sources[0]
+        cands = cloze_candidates(src)
+        if not cands:
+            out.drop("no-cloze-candidate", src.id)
+            return out
+        _rng(self.seed, src.id).shuffle(cands)
+        for j, c in enumerate(cands[: self.per_passage]):
+            question = _question(c, ctx)
+            rec = derived(
+                src, self.mode, f"cloze-{j}", self.name, self.version, ctx, None, 0,
+                f"cloze question made by rule from the {src.section} (no model)",
+                question=question, answer=c.span, backend="offline", model="none",
+            )  # fmt: skip
+            rec.flags = [f"answer-type:{c.kind.split(':')[0]}"]
+            if self.mode == "mcq":
+                choices = self._distractors(c, task.meta["by_kind"], rec, out)
+                if choices is None:
+                    continue
+                rec.choices = [c.span, *choices]
+                rec.answer_index = 0
+            out.records.append(rec)
+        return out
 
     def _distractors(
         self, c: Cloze, by_kind: dict[str, list[Cloze]], rec: Record, out: Outcome
@@ -158,7 +175,7 @@ class OfflineGenerator:
             return None
         return chosen
 
-    def finalize(self, records: list[Record], ctx: GenContext, out: Outcome | None = None) -> Outcome:
+    def finalize(self, records: list[Record], ctx: GenContext | None, out: Outcome | None = None) -> Outcome:
         out = out or Outcome()
         kept = remove_near_duplicates(records, 0.8, out)
         out.records = assign_positions(kept, self.seed) if self.mode == "mcq" else kept

@@ -7,11 +7,13 @@ language or script than asked (:func:`ccpapers.builder.quality.translation_probl
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ccpapers.builder.backend_choice import CHAT_BACKENDS, has_credentials
 from ccpapers.builder.backends.base import Reply, TranslateRequest
 from ccpapers.builder.checks import parse_json_reply, preservation_problem
 from ccpapers.builder.generators.base import (
+    Choice,
     GenContext,
     Outcome,
     Task,
@@ -25,6 +27,10 @@ from ccpapers.builder.generators.base import (
 from ccpapers.builder.prompts_loader import load_prompt
 from ccpapers.builder.quality import translation_problem
 from ccpapers.types import Paper, Record
+
+if TYPE_CHECKING:
+    from ccpapers.builder.backend_choice import BackendPool
+    from ccpapers.builder.spec import SplitSpec
 
 DEFAULT_LANGUAGES = ("de", "es", "it", "ko", "ja")
 LANGUAGE_NAMES = {"de": "German", "es": "Spanish", "it": "Italian", "ko": "Korean", "ja": "Japanese",
@@ -44,6 +50,8 @@ class TranslateGenerator:
     name = "translate"
     version = "1"
     split = "translation"
+    needs_backend = True
+    stand_in = None
 
     def __init__(
         self, languages: list[str] | None = None, mode: str = "deepl", max_tokens: int = 0, **_: Any
@@ -54,6 +62,22 @@ class TranslateGenerator:
         self.mode = mode
         self.max_tokens = max_tokens
         self.prompt = load_prompt("translate.v1")
+
+    @classmethod
+    def for_split(cls, split: SplitSpec, main: str, pool: BackendPool, assume_keys: bool = False) -> Choice:
+        """DeepL when the split asks for it and its key is set (``assume_keys``: as if it were), or
+        the build's backend when it translates; else the build's chat backend with the prompt."""
+        opts = dict(split.options)
+        if split.backend == "deepl" and (has_credentials("deepl") or assume_keys):
+            return Choice(cls(mode="deepl", **opts), pool.get("deepl"))
+        if "translate" in pool.get(main).supports:  # the build's backend is a translation service
+            return Choice(cls(mode="deepl", **opts), pool.get(main))
+        if main in CHAT_BACKENDS:
+            return Choice(cls(mode="llm", **opts), pool.get(main))
+        return Choice(
+            None,
+            why_not="needs DEEPL_AUTH_KEY or a language model backend (no rewrites or translations offline)",
+        )
 
     @property
     def prompt_tag(self) -> str | None:

@@ -35,9 +35,9 @@ from ccpapers.crawl.fetch.errors import (
     NetworkError,
     RobotsDisallowed,
 )
-from ccpapers.crawl.fetch.ratelimit import Lane, RateLimiter
 from ccpapers.crawl.fetch.robots import DEFAULT_MAX_DELAY, RobotsRules
 from ccpapers.crawl.fetch.urls import origin, request_url
+from ccpapers.ratelimit import Lanes, RateLimiter
 from ccpapers.retry import backoff_delay, parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class PoliteClient:
         self.respect_robots = respect_robots
         self.sleep = sleep
         self.rng = rng or random.Random()
-        self.limiter = RateLimiter(clock=clock, sleep=sleep)
+        self.limiter = Lanes(clock=clock, sleep=sleep)
         self.stats = FetchStats()
         self.max_bytes = max_bytes
         self.max_robots_bytes = max_robots_bytes
@@ -169,7 +169,7 @@ class PoliteClient:
         self.close()
 
     # -- lanes and robots --------------------------------------------------------------
-    def lane_for(self, url: str) -> Lane:
+    def lane_for(self, url: str) -> RateLimiter:
         best: tuple[int, str, LaneSpec] | None = None
         for name, spec in self.lane_specs.items():
             if url.startswith(spec.base_url) and (best is None or len(spec.base_url) > best[0]):
@@ -268,11 +268,11 @@ class PoliteClient:
             lane = self.lane_for(url)
             if retry_after is not None:
                 log.info("%s: %s, waiting %.1f s (Retry-After)", url, error.code, retry_after)
-                self.limiter.push_back(lane, retry_after)
+                lane.pause(retry_after)
             else:
                 delay = backoff_delay(attempt - 1, self.backoff, self.max_backoff, jitter=0.5, rng=self.rng)
                 log.info("%s: %s, retry %d in %.1f s", url, error.code, attempt, delay)
-                self.limiter.push_back(lane, delay)
+                lane.pause(delay)
 
     def _follow(self, url: str, check_robots: bool, limit: int, truncate: bool) -> Response:
         history: list[str] = []
@@ -291,12 +291,12 @@ class PoliteClient:
                     )
                 raise RobotsDisallowed(f"robots.txt disallows {current} for {self.user_agent}", current)
             lane = self.lane_for(current)
-            self.limiter.acquire(lane)
+            lane.acquire()
             self.stats.requests += 1
             self.stats.lane_requests[lane.name] += 1
             resp = self._send(current, limit, truncate)
             self.stats.statuses[str(resp.status)] += 1
-            self.limiter.observe_headers(lane, resp.headers)
+            lane.observe_headers(resp.headers)
             location = resp.headers.get("location")
             if resp.status in (301, 302, 303, 307, 308) and location:
                 history.append(current)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 from urllib.parse import quote
 
 from ccpapers.types import PaperRef
+
+if TYPE_CHECKING:
+    from ccpapers.crawl.config import CrawlConfig
+    from ccpapers.crawl.journals import Journal
 
 
 @dataclass
@@ -29,7 +33,28 @@ class Page:
 
 
 class Source(Protocol):
-    name: str
+    """What to discover and how to read it; the crawl asks what it can do, never its name.
+
+    Capabilities (class attributes):
+
+    - ``uses_journals``: discovers per journal of ``--journals`` (else the refs come from elsewhere).
+    - ``resumes_by_doi``: its pages shift as papers appear, so a window is walked afresh (its pages
+      never come from the cache), resumed by the DOIs already known and counted by distinct DOIs.
+    - ``html_pages``: discovery pages are HTML in the server's charset (decoded to UTF-8 first).
+    - ``site_article_urls``: the article URLs it finds are ``<--site>/articles/<id>``, so a stored
+      absolute one is moved to today's ``--site`` (a user's own URL is kept).
+    """
+
+    name: ClassVar[str]
+    uses_journals: ClassVar[bool]
+    resumes_by_doi: ClassVar[bool]
+    html_pages: ClassVar[bool]
+    site_article_urls: ClassVar[bool]
+
+    @classmethod
+    def from_config(cls, cfg: CrawlConfig, journals: list[Journal], table: dict[str, Journal]) -> Source:
+        """The source ``cfg`` asks for, over the selected ``journals`` (the whole ``table`` known)."""
+        ...
 
     def windows(self) -> list[Window]: ...
 

@@ -14,11 +14,15 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
-from ccpapers.crawl.journals import Journal, journal_years
+from ccpapers.crawl.journals import Journal, journal_years, parse_years
 from ccpapers.crawl.sources.base import Page, Window, article_url, date_ok
 from ccpapers.types import PaperRef
+
+if TYPE_CHECKING:
+    from ccpapers.crawl.config import CrawlConfig
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +67,10 @@ def license_evidence(item: dict, today: date | None = None) -> list[str]:
 
 class CrossrefSource:
     name = "crossref"
+    uses_journals = True
+    resumes_by_doi = False  # a cursor walk: its pages are cached, items listed are counted
+    html_pages = False
+    site_article_urls = True
 
     def __init__(
         self,
@@ -81,6 +89,13 @@ class CrossrefSource:
         self.mailto = mailto
         self.rows = rows
         self.since = since
+
+    @classmethod
+    def from_config(
+        cls, cfg: CrawlConfig, journals: list[Journal], table: dict[str, Journal]
+    ) -> CrossrefSource:
+        years = parse_years(cfg.years)
+        return cls(journals, years, cfg.crossref_api, cfg.site, cfg.mailto, cfg.rows, cfg.since)
 
     def url(self, journal: Journal, year: int, cursor: str = "*") -> str:
         start = f"{year}-01-01"

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ccpapers.config import ConfigError
 from ccpapers.crawl.journals import Journal, journal_for_doi
 from ccpapers.crawl.sources.base import Page, Window, article_url
 from ccpapers.types import PaperRef
+
+if TYPE_CHECKING:
+    from ccpapers.crawl.config import CrawlConfig
 
 _DOI = re.compile(r"(10\.\d{4,9}/[^\s\"<>]+)", re.I)
 
@@ -43,11 +47,22 @@ def parse_line(line: str, site: str, table: dict[str, Journal]) -> PaperRef | No
 
 class DoiFileSource:
     name = "dois"
+    uses_journals = False  # the file names the papers; their journals come from the DOIs
+    resumes_by_doi = False
+    html_pages = False
+    site_article_urls = False  # a line may be the user's own article URL
 
     def __init__(self, path: str | Path, site: str, table: dict[str, Journal]) -> None:
         self.path = Path(path).expanduser()
         self.site = site
         self.table = table
+
+    @classmethod
+    def from_config(
+        cls, cfg: CrawlConfig, journals: list[Journal], table: dict[str, Journal]
+    ) -> DoiFileSource:
+        assert cfg.dois_file is not None  # CrawlConfig refuses source=dois without it
+        return cls(cfg.dois_file, cfg.site, table)
 
     def windows(self) -> list[Window]:
         if not self.path.is_file():

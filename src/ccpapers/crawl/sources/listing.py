@@ -9,13 +9,17 @@ so progress is kept as the set of DOIs found (the journal), never as a page numb
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urljoin
 
 import lxml.html
 
-from ccpapers.crawl.journals import Journal, journal_years
+from ccpapers.crawl.journals import Journal, journal_years, parse_years
 from ccpapers.crawl.sources.base import Page, Window, date_ok
 from ccpapers.types import PaperRef
+
+if TYPE_CHECKING:
+    from ccpapers.crawl.config import CrawlConfig
 
 _CARD = (
     "//article[contains(concat(' ', normalize-space(@class), ' '), ' c-card ')]"
@@ -30,6 +34,10 @@ _NEXT = (
 
 class ListingSource:
     name = "listing"
+    uses_journals = True
+    resumes_by_doi = True  # pages shift as papers appear
+    html_pages = True
+    site_article_urls = True
 
     def __init__(
         self, journals: list[Journal], years: tuple[int, int], site: str, since: str | None = None
@@ -38,6 +46,12 @@ class ListingSource:
         self.years = years
         self.site = site.rstrip("/")
         self.since = since
+
+    @classmethod
+    def from_config(
+        cls, cfg: CrawlConfig, journals: list[Journal], table: dict[str, Journal]
+    ) -> ListingSource:
+        return cls(journals, parse_years(cfg.years), cfg.site, cfg.since)
 
     def url(self, journal: Journal, year: int, page: int = 1) -> str:
         query = {"type": "article", "year": str(year)}
