@@ -18,10 +18,10 @@ def mini_suite():
 
 @pytest.fixture(scope="session")
 def tiny_tok(mini_suite):
-    from ccpapers.bench.runner import _tiny_texts
+    from ccpapers.bench.inputs import tiny_texts
     from ccpapers.bench.tiny import tiny_tokenizer
 
-    return tiny_tokenizer(_tiny_texts(mini_suite))
+    return tiny_tokenizer(tiny_texts(mini_suite))
 
 
 @pytest.fixture()

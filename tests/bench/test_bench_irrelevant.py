@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ccpapers.bench.config import BenchConfig
+from ccpapers.bench.inputs import load_suite
 from ccpapers.bench.packing import drop_overlapping, load_irrelevant
-from ccpapers.bench.runner import load_suite
 
 
 def test_real_pool_is_default_and_shares_no_keyword_with_the_suite(tmp_path):

@@ -126,7 +126,7 @@ def test_lora_training_changes_adapters_not_base_and_unload_restores(tiny_lm, ti
     from accelerate import Accelerator
 
     from ccpapers.bench.models import add_lora
-    from ccpapers.bench.training import train
+    from ccpapers.bench.training import fit
 
     probe = torch.tensor([tiny_tok("Aurelite stores")["input_ids"]])
     with torch.no_grad():
@@ -136,12 +136,13 @@ def test_lora_training_changes_adapters_not_base_and_unload_restores(tiny_lm, ti
     model = add_lora(tiny_lm, cfg)
     lora_before = {n: p.detach().clone() for n, p in model.named_parameters() if "lora_B" in n}
     assert any("lm_head" in n for n in lora_before)  # the study's preset adapts lm_head
-    hist = train(model, _packed(tiny_tok, TEXTS), cfg, Accelerator(cpu=True), "sdpa", 0, 1000)
+    res = fit(model, _packed(tiny_tok, TEXTS), cfg, Accelerator(cpu=True), "sdpa", 0, 1000)
+    hist = res.record
     assert hist["steps"] == 2 and hist["tokens_per_second"] > 0 and "mfu" in hist
-    for n, p in hist["model"].named_parameters():
+    for n, p in res.model.named_parameters():
         if "lora_B" in n:
             assert not torch.equal(p, lora_before[n]), n
-    restored = hist["model"].unload()
+    restored = res.model.unload()
     for k, v in restored.state_dict().items():
         assert torch.equal(v, base[k]), k
     with torch.no_grad():
@@ -152,13 +153,13 @@ def test_full_finetuning_changes_base_weights(tiny_lm, tiny_tok):
     from accelerate import Accelerator
 
     from ccpapers.bench.models import restore_weights, snapshot_weights
-    from ccpapers.bench.training import train
+    from ccpapers.bench.training import fit
 
     snap = snapshot_weights(tiny_lm)
     cfg = _lora_cfg(method="full")
     for p in tiny_lm.parameters():
         p.requires_grad_(True)
-    train(tiny_lm, _packed(tiny_tok, TEXTS), cfg, Accelerator(cpu=True), "sdpa", 0, 1000)
+    fit(tiny_lm, _packed(tiny_tok, TEXTS), cfg, Accelerator(cpu=True), "sdpa", 0, 1000)
     changed = [k for k, v in tiny_lm.state_dict().items() if not torch.equal(v, snap[k])]
     assert "model.layers.0.self_attn.q_proj.weight" in changed and "lm_head.weight" in changed
     restore_weights(tiny_lm, snap)

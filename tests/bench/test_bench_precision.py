@@ -93,13 +93,13 @@ def test_precision_is_recorded_and_cpu_training_is_float32(tiny_lm, tiny_tok):
 
     from ccpapers.bench.config import BenchConfig
     from ccpapers.bench.packing import text_rows, tokenize_texts
-    from ccpapers.bench.training import train
+    from ccpapers.bench.training import fit
 
     for p in tiny_lm.parameters():
         p.requires_grad_(True)
     cfg = BenchConfig(tiny=True, method="full", lr=1e-5, epochs=1).for_device(cuda=False)
     rows = text_rows(tokenize_texts(tiny_tok, ["Zorblax crystals glow green."]), 64)
-    hist = train(tiny_lm, rows, cfg, Accelerator(cpu=True), "sdpa")
+    hist = fit(tiny_lm, rows, cfg, Accelerator(cpu=True), "sdpa").record
     assert hist["precision"] == {
         "weights": "float32",
         "autocast": None,

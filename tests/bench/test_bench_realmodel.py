@@ -71,7 +71,7 @@ def test_a_short_training_run_lowers_its_loss_and_the_base_comes_back(real_lm):
 
     from ccpapers.bench.models import trainable_model
     from ccpapers.bench.packing import text_rows, tokenize_texts
-    from ccpapers.bench.training import train
+    from ccpapers.bench.training import fit
 
     probe = _ids(real_lm, "LGSC-14 conducts lithium ions")
     with torch.no_grad():
@@ -79,7 +79,7 @@ def test_a_short_training_run_lowers_its_loss_and_the_base_comes_back(real_lm):
     cfg = BenchConfig(model="smollm2-135m", method="full", lr=1e-4, epochs=3).for_device(cuda=False)
     rows = text_rows(tokenize_texts(real_lm.tokenizer, [TEXT]), 512)
     with trainable_model(real_lm, cfg) as model:
-        hist = train(model, rows, cfg, Accelerator(cpu=True), "sdpa")
+        hist = fit(model, rows, cfg, Accelerator(cpu=True), "sdpa").record
     losses = [r["loss"] for r in hist["losses"]]
     assert hist["steps"] == 3 and hist["precision"]["optimizer"] == "adamw"
     assert losses[-1] < 0.8 * losses[0], losses

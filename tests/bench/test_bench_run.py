@@ -366,7 +366,7 @@ class _FakeJudgeBackend:
     def payload(self, request):
         return {"prompt": request.instruction}
 
-    def send(self, payload):
+    def send(self, payload, **_):
         type(self).prompts.append(payload["prompt"])
         return {"text": '{"explanation": "ok", "rating": 8}'}
 
@@ -415,8 +415,9 @@ def test_resident_base_is_restored_after_a_run(work, method):
     """Sweeps reuse one loaded base model: after a run it must be bit-identical to before."""
     import torch
 
+    from ccpapers.bench.inputs import load_suite, tiny_texts
     from ccpapers.bench.models import load_model
-    from ccpapers.bench.runner import _tiny_texts, load_suite, run_bench
+    from ccpapers.bench.runner import run_bench
 
     cfg = BenchConfig(
         work=work,
@@ -427,7 +428,7 @@ def test_resident_base_is_restored_after_a_run(work, method):
         run_name=f"resident-{method}",
         **FAST,
     )
-    lm = load_model(cfg, _tiny_texts(load_suite(cfg)))
+    lm = load_model(cfg, tiny_texts(load_suite(cfg)))
     before = {k: v.clone() for k, v in lm.model.state_dict().items()}
     s = run_bench(cfg, resident=lm)
     assert s["tokens_per_second"] > 0

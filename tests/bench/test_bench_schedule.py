@@ -29,28 +29,28 @@ def test_one_text_per_step_records_steps_and_tokens_per_step(tiny_tok):
 
     from ccpapers.bench.packing import pack, text_rows, tokenize_texts
     from ccpapers.bench.tiny import tiny_model
-    from ccpapers.bench.training import train
+    from ccpapers.bench.training import fit
 
     docs = tokenize_texts(tiny_tok, TEXTS)
     n_tok = sum(map(len, docs))
-    by_text = train(
+    by_text = fit(
         tiny_model(tiny_tok),
         text_rows(docs, 64),
         BenchConfig(tiny=True, epochs=2, seq_len=64),
         Accelerator(cpu=True),
         "sdpa",
-    )
+    ).record
     assert by_text["schedule"] == "text" and by_text["steps"] == 2 * len(TEXTS)
     assert by_text["train_tokens"] == 2 * n_tok  # no padding counted, none trained
     assert by_text["tokens_per_step"] == pytest.approx(n_tok / len(TEXTS))
     assert [r["step"] for r in by_text["losses"]] == list(range(1, 7))
-    packed = train(
+    packed = fit(
         tiny_model(tiny_tok),
         pack(docs, 64),
         BenchConfig(tiny=True, epochs=2, seq_len=64, schedule="packed"),
         Accelerator(cpu=True),
         "sdpa",
-    )
+    ).record
     assert packed["schedule"] == "packed" and packed["steps"] == 2  # one row holds all three
     assert packed["tokens_per_step"] == pytest.approx(n_tok)
 

@@ -72,6 +72,28 @@ def test_mcq_letter_scorer():
     assert McqLetterScorer()("Answer: C", 1) == 0.0
 
 
+class PromptBackend:
+    """A build backend (payload -> send -> parse) answering with ``fn(prompt)``."""
+
+    name = "prompt-fn"
+    model = "fn"
+    supports = frozenset({"chat"})
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def payload(self, request):
+        return {"prompt": request.instruction}
+
+    def send(self, payload, timeout=None):
+        return {"text": self.fn(payload["prompt"])}
+
+    def parse(self, raw):
+        from ccpapers.builder.backends.base import Reply
+
+        return Reply(texts=[raw["text"]])
+
+
 def test_judge_prompt_parse_and_cache(tmp_path):
     calls = []
 
@@ -83,7 +105,7 @@ def test_judge_prompt_parse_and_cache(tmp_path):
     assert (
         "[The Start of Reference Answer]\nMira Osei in 2031." in p and "Mira Osei\n[The End of Assistant" in p
     )
-    j = Judge(fake, model="fake-judge", cache_dir=tmp_path)
+    j = Judge(PromptBackend(fake), model="fake-judge", cache_dir=tmp_path)
     assert j.rate("Who?", "Mira Osei in 2031.", "Mira Osei")["judge_rating"] == 6.0
     assert j.rate("Who?", "Mira Osei in 2031.", "Mira Osei")["judge_rating"] == 6.0
     assert len(calls) == 1  # second answer came from the cache

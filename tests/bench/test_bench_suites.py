@@ -197,3 +197,28 @@ def test_irrelevant_pool_from_sample_and_jsonl(tmp_path):
     assert len(sample) >= 20 and all(len(t) > 80 for t in sample)
     write_jsonl(tmp_path / "irr.jsonl", [{"text": "one filler"}, {"text": ""}, {"text": "two filler"}])
     assert load_irrelevant(str(tmp_path / "irr.jsonl"), tmp_path) == ["one filler", "two filler"]
+
+
+def test_a_registered_suite_is_built_from_the_config_and_asked_for_its_capabilities(monkeypatch):
+    """No caller tests a suite's name: a new entry that needs a build gets the same check as
+    ``papers``, and ``load_suite`` builds it through its ``from_config``."""
+    from ccpapers.bench.config import BenchConfig
+    from ccpapers.bench.inputs import load_suite
+    from ccpapers.config import ConfigError
+
+    class BuiltSuite:
+        needs_build = True
+        forgetting_check = False
+
+        @classmethod
+        def from_config(cls, cfg):
+            return load_fictional(FIX / "fictional_mini.yaml") if cfg.build == "b" else None
+
+    SUITES.names()  # the built-in entries first
+    monkeypatch.setitem(SUITES._targets, "built", BuiltSuite)
+    with pytest.raises(ConfigError, match="suite=built needs build="):
+        BenchConfig(suite="built").validate()
+    cfg = BenchConfig(suite="built", build="b")
+    cfg.validate()
+    assert len(load_suite(cfg).questions) == 10
+    assert not cfg.suite_is_forgetting_check() and BenchConfig(suite="mmlu").suite_is_forgetting_check()

@@ -221,7 +221,7 @@ def test_pruned_trial_restores_resident_base(tmp_path):
         "space": {"lora_preset": {"choices": ["partial", "attention"]}},
     }
     seen = {}
-    real_run = sweep_mod._run_trial
+    real_run = sweep_mod.run_trial
 
     def spy(study, trial, sp, base, explicit, objective_fn, resident):
         if resident:
@@ -232,11 +232,11 @@ def test_pruned_trial_restores_resident_base(tmp_path):
         seen["after"] = lm.model.state_dict()
         return outcome
 
-    sweep_mod._run_trial = spy
+    sweep_mod.run_trial = spy
     try:
         r = run_sweep(spec, BenchConfig(work=tmp_path), storage=f"sqlite:///{tmp_path}/p.db")
     finally:
-        sweep_mod._run_trial = real_run
+        sweep_mod.run_trial = real_run
     study = optuna.load_study(study_name="prune", storage=f"sqlite:///{tmp_path}/p.db")
     trials = study.get_trials()
     assert r["finished"] == 2 and [t.state for t in trials] == [optuna.trial.TrialState.PRUNED] * 2

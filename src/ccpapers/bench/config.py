@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from ccpapers.config import CommonConfig, ConfigError, opt
 
@@ -229,12 +229,26 @@ class BenchConfig(CommonConfig):
         if not self.seeds:
             raise ConfigError("seeds: give at least one seed")
         need(len(set(self.seeds)) == len(self.seeds), "seeds", "each seed once")
-        if self.suite == "papers" and not self.build:
-            raise ConfigError("suite=papers needs build=<spec name or folder> (a `ccpapers build` output)")
-        if self.objective == "forgetting_gain" and not (self.forgetting or self.suite == "mmlu"):
+        entry = self.suite_entry()
+        if entry is not None and entry.needs_build and not self.build:
+            raise ConfigError(
+                f"suite={self.suite} needs build=<spec name or folder> (a `ccpapers build` output)"
+            )
+        if self.objective == "forgetting_gain" and not (self.forgetting or self.suite_is_forgetting_check()):
             raise ConfigError("objective=forgetting_gain needs forgetting=true (the MMLU check)")
         self._check_prompt()
         self._check_names()
+
+    def suite_entry(self) -> Any:
+        """The registry entry of ``suite`` (a ``SuiteEntry``), or None for an unknown name (the
+        name check reports it)."""
+        from ccpapers.registry import SUITES
+
+        return SUITES.get(self.suite) if self.suite in SUITES else None
+
+    def suite_is_forgetting_check(self) -> bool:
+        entry = self.suite_entry()
+        return bool(entry is not None and entry.forgetting_check)
 
     def _check_prompt(self) -> None:
         if self.prompt != "plain":
@@ -258,7 +272,7 @@ class BenchConfig(CommonConfig):
 
         if self.suite not in SUITES.names():
             raise ConfigError(f"suite={self.suite!r}: choose one of {', '.join(SUITES.names())}")
-        if (self.forgetting or self.suite == "mmlu") and self.mmlu:
+        if (self.forgetting or self.suite_is_forgetting_check()) and self.mmlu:
             src = str(self.mmlu)
             try:
                 resolve_recipe("train", src, suffixes=(".jsonl",))

@@ -1,12 +1,19 @@
 """Optional reference-guided LLM judge (MT-Bench style, 1-10), a thin layer over the build
-stage's backends. The prompt and the parser are pure; the call is injected."""
+stage: its backends build and send the request, its engine (:mod:`ccpapers.builder.engine`)
+retries, paces, prices and books every call in the spend ledger, and the replies are kept in
+the shared JSON cache. The prompt and the parser are pure.
+
+Cache files sit under ``WORK/bench/.judge_cache/<key>.json``, ``key`` the first 32 hex digits
+of ``sha256`` of ``[judge model, prompt version, prompt]``. Files written before the judge went
+through the engine hold ``{"model", "version", "reply"}`` (the reply already as text) and are
+hits all the same; new ones hold the engine's entry (raw reply, usage, cost).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,36 +60,6 @@ def parse_rating(text: str) -> float | None:
     return None
 
 
-class Judge:
-    """Rates answers with ``call(prompt) -> reply``; replies are cached on disk by
-    (question, reference, answer, judge model, prompt version)."""
-
-    def __init__(self, call: Callable[[str], str], model: str = "", cache_dir: Path | None = None) -> None:
-        self.call, self.model, self.cache_dir = call, model, cache_dir
-
-    def _key(self, prompt: str) -> str:
-        return hashlib.sha256(json.dumps([self.model, JUDGE_PROMPT_VERSION, prompt]).encode()).hexdigest()[
-            :32
-        ]
-
-    def rate(self, question: str, reference: str, answer: str) -> dict[str, Any]:
-        prompt = judge_prompt(question, reference, answer)
-        path = self.cache_dir / f"{self._key(prompt)}.json" if self.cache_dir else None
-        if path and path.is_file():
-            reply = json.loads(path.read_text(encoding="utf-8"))["reply"]
-        else:
-            reply = self.call(prompt)
-            if path:
-                from ccpapers.io import write_json
-
-                write_json(path, {"model": self.model, "version": JUDGE_PROMPT_VERSION, "reply": reply})
-        return {
-            "judge_rating": parse_rating(reply),
-            "judge_model": self.model,
-            "judge_version": JUDGE_PROMPT_VERSION,
-        }
-
-
 JUDGE_SCHEMA = {
     "type": "object",
     "properties": {
@@ -104,25 +81,115 @@ def reply_to_text(text: str) -> str:
     return text
 
 
-def backend_call(name: str, model: str = "") -> Callable[[str], str]:
-    """Adapt a build backend (``ccpapers.registry.BACKENDS``: payload -> send -> parse) to
-    ``prompt -> reply``; keys come from the environment as in the build stage."""
+SYSTEM = "You are a strict, impartial grader of factual answers."
+MAX_TOKENS = 512
+LEDGER_NAME = "bench-judge"  # the judge's paid calls in WORK/spend.jsonl
+
+
+def judge_request(prompt: str) -> Any:
     from ccpapers.builder.backends.base import ChatRequest
+
+    return ChatRequest(
+        system=SYSTEM,
+        context="",
+        instruction=prompt,
+        schema=JUDGE_SCHEMA,
+        schema_name="judgement",
+        max_tokens=MAX_TOKENS,
+    )
+
+
+def judge_key(model: str, prompt: str) -> str:
+    """The cache key (unchanged since the first judge: old replies stay hits)."""
+    return hashlib.sha256(json.dumps([model, JUDGE_PROMPT_VERSION, prompt]).encode()).hexdigest()[:32]
+
+
+def make_backend(name: str, model: str = "") -> Any:
+    """A build backend (``ccpapers.registry.BACKENDS``) by name; keys come from the environment
+    as in the build stage."""
     from ccpapers.registry import BACKENDS
 
     factory = BACKENDS.get(name)
-    backend = factory(model=model) if model else factory()
+    return factory(model=model) if model else factory()
 
-    def call(prompt: str) -> str:
-        req = ChatRequest(
-            system="You are a strict, impartial grader of factual answers.",
-            context="",
-            instruction=prompt,
-            schema=JUDGE_SCHEMA,
-            schema_name="judgement",
-            max_tokens=512,
+
+class Judge:
+    """Rates answers with a build ``backend`` (payload -> send -> parse) through the build
+    engine; replies are cached on disk by (question, reference, answer, judge model, prompt
+    version). ``stats`` is the engine's account: calls, cache hits, retries, usage, cost."""
+
+    def __init__(self, backend: Any, model: str, cache_dir: Path, work: Path | None = None) -> None:
+        from ccpapers.builder.cost import PriceTable
+        from ccpapers.builder.engine import Engine
+        from ccpapers.builder.ledger import SpendLedger
+        from ccpapers.io import write_json
+        from ccpapers.jsoncache import JsonCache
+
+        self.backend, self.model = backend, model
+        cache = JsonCache(cache_dir, write=write_json)
+        ledger = SpendLedger(work, LEDGER_NAME) if work is not None else None
+        # the engine needs only get/put of its cache (batch bookkeeping is for batch runs, not used here)
+        self.engine = Engine(cache, PriceTable.load(), ledger=ledger)  # type: ignore[arg-type]
+
+    @property
+    def stats(self) -> Any:
+        return self.engine.stats
+
+    def _job(self, prompt: str) -> Any:
+        from ccpapers.builder.engine import Job
+        from ccpapers.builder.tokens import typical_tokens, upper_bound_tokens
+        from ccpapers.jsoncache import canonical
+
+        payload = self.backend.payload(judge_request(prompt))
+        text = canonical(payload)
+        return Job(
+            key=judge_key(self.model, prompt),
+            backend=self.backend,
+            payload=payload,
+            est_input=typical_tokens(text),
+            est_output=MAX_TOKENS // 2,
+            max_output=MAX_TOKENS,
+            label="judge",
+            max_input=upper_bound_tokens(text),
         )
-        reply = backend.parse(backend.send(backend.payload(req)))
+
+    def _reply(self, entry: dict[str, Any] | None) -> str:
+        if entry is None:  # the engine gave up on it (counted in stats.failed): no rating
+            return ""
+        if "reply" in entry:  # written before the judge went through the engine
+            return str(entry["reply"])
+        reply = self.backend.parse(entry["raw"])
         return reply_to_text(reply.texts[0] if reply.texts else "")
 
-    return call
+    def rate_all(self, items: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+        """Ratings for (question, reference, answer) triples, asked at once (cache first)."""
+        jobs = [self._job(judge_prompt(*item)) for item in items]
+        entries = self.engine.run(jobs)
+        return [
+            {
+                "judge_rating": parse_rating(self._reply(entries.get(job.key))),
+                "judge_model": self.model,
+                "judge_version": JUDGE_PROMPT_VERSION,
+            }
+            for job in jobs
+        ]
+
+    def rate(self, question: str, reference: str, answer: str) -> dict[str, Any]:
+        return self.rate_all([(question, reference, answer)])[0]
+
+
+def judge_rows(cfg: Any, questions: list[Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Add the configured judge's 1-10 rating to the open-question rows of a bench run (no
+    rating: None); returns the judge's account (calls, cache hits, retries, usage, cost)."""
+    judge = Judge(
+        make_backend(cfg.judge, cfg.judge_model),
+        cfg.judge_model or cfg.judge,
+        Path(cfg.work) / "bench" / ".judge_cache",
+        work=Path(cfg.work),
+    )
+    by_id = {q.id: q for q in questions}
+    open_rows = [r for r in rows if not by_id[r["id"]].is_mcq and by_id[r["id"]].answer]
+    items = [(by_id[r["id"]].question, by_id[r["id"]].answer, r["prediction"]) for r in open_rows]
+    for r, rating in zip(open_rows, judge.rate_all(items), strict=True):
+        r.update(rating)
+    return judge.stats.to_dict()

@@ -11,6 +11,7 @@ from typing import Any
 
 from ccpapers.bench.config import BenchConfig
 from ccpapers.bench.stats import mean, mean_ci, paired_bootstrap
+from ccpapers.jsoncache import read_checked
 
 log = logging.getLogger(__name__)
 MIN_SEEDS_FOR_T = 3  # fewer seeds: the interval shown is the item-level bootstrap
@@ -78,15 +79,14 @@ def read_result(path: Path, required: tuple[str, ...], what: str) -> dict[str, A
     """A results file written by an earlier run, or None when it is damaged (not JSON, not an
     object, or missing ``required`` keys): the damaged file is moved to ``<name>.corrupt`` and a
     warning names it, so the caller recomputes what it held."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict) and all(k in data for k in required):
-            return data
-        problem = (
-            f"lacks {[k for k in required if k not in data]}" if isinstance(data, dict) else "not an object"
-        )
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        problem = str(exc)
+    data, problem = read_checked(path, required)
+    if data is None:
+        set_aside(path, problem, what)
+    return data
+
+
+def set_aside(path: Path, problem: str, what: str) -> None:
+    """Move a damaged results file to ``<name>.corrupt`` and say so (log and progress)."""
     aside = path.with_name(path.name + ".corrupt")
     try:
         path.replace(aside)
@@ -102,7 +102,6 @@ def read_result(path: Path, required: tuple[str, ...], what: str) -> dict[str, A
     from ccpapers.bench import progress
 
     progress.say(f"!! {what}: {path} is damaged ({problem}); recomputing it (kept as {aside.name})")
-    return None
 
 
 def shown_intervals(

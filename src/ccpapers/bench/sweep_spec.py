@@ -95,7 +95,7 @@ def check_spec(sp: dict[str, Any], base: BenchConfig, n_trials: int | None = Non
     p = sp.get("pruner") or {}
     if p.get("name", "none") == "threshold" and "lower" not in p:
         raise ConfigError(f"sweep {origin}: pruner threshold needs 'lower'")
-    from ccpapers.bench.sweep import make_pruner
+    from ccpapers.bench.sweep_samplers import make_pruner
 
     make_pruner(sp)
     for probe in probes or [{}]:  # each bound/choice must be a valid value of its key

@@ -5,7 +5,8 @@ model, full payload, generator version, variant index). A reply is written
 atomically the moment it arrives, so a crash loses only requests still in flight,
 and a re-run is a lookup. Parsing is outside the key: changing a parser or a filter
 costs nothing. Batch ids are stored beside the replies so a batch run resumes (file names
-are a hash of the id: a provider's id never becomes a path).
+are a hash of the id: a provider's id never becomes a path). The files are kept by
+:class:`ccpapers.jsoncache.JsonCache`, the cache every stage shares.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ccpapers.io import atomic_write
+from ccpapers.jsoncache import JsonCache, canonical
 
-
-def canonical(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+__all__ = ["ReplyCache", "canonical", "request_key"]
 
 
 def request_key(backend: str, model: str, payload: dict[str, Any], generator: str, variant: int) -> str:
@@ -33,30 +33,11 @@ def request_key(backend: str, model: str, payload: dict[str, Any], generator: st
     return hashlib.sha256(canonical(material).encode("utf-8")).hexdigest()
 
 
-class ReplyCache:
-    """Replies under ``root/<h[:2]>/<h>.json``; batch ids under ``root/batches/``."""
+class ReplyCache(JsonCache):
+    """Replies under ``root/<h[:2]>/<h>.json`` (canonical JSON); batch ids under ``root/batches/``."""
 
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-
-    def _path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.json"
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        path = self._path(key)
-        if not path.is_file():
-            return None
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            return None  # a torn file cannot exist (atomic writes), but never trust one
-
-    def has(self, key: str) -> bool:
-        return self._path(key).is_file()
-
-    def put(self, key: str, entry: dict[str, Any]) -> None:
-        with atomic_write(self._path(key)) as fh:
-            fh.write(canonical(entry))
+        super().__init__(root, fan_out=True)
 
     # -- batch bookkeeping -------------------------------------------------
     def _batch_dir(self) -> Path:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 from ccpapers.errors import CcpapersError
 
@@ -78,3 +78,19 @@ class Suite:
 
 class SuiteError(CcpapersError, ValueError):
     """A suite file or build folder that cannot be used (message names it and the fix)."""
+
+
+class SuiteEntry(Protocol):
+    """What ``ccpapers.registry.SUITES`` holds: a suite that builds itself from a ``BenchConfig``
+    and declares what it needs and is, so callers test these and never a suite's name:
+
+    - ``needs_build``: reads a ``ccpapers build`` output, named by the config's ``build``.
+    - ``forgetting_check``: its questions are the MMLU-format check itself (read from ``mmlu``),
+      so ``forgetting=true`` adds no second copy of them.
+    """
+
+    needs_build: ClassVar[bool]
+    forgetting_check: ClassVar[bool]
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> Suite: ...

@@ -63,3 +63,14 @@ def load_fictional(path: str | Path | None = None) -> Suite:
     except ConfigError as exc:
         raise SuiteError(str(exc)) from exc
     return parse_fictional(data, origin=str(p))
+
+
+class FictionalSuite:
+    """Registry entry ``fictional``: the file ``suite_file`` (default: the shipped suite)."""
+
+    needs_build = False
+    forgetting_check = False
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> Suite:
+        return load_fictional(cfg.suite_file or None)

@@ -92,3 +92,14 @@ def load_mmlu(source: str | Path | None = None, subjects: list[str] | None = Non
     if limit:
         questions = questions[:limit]
     return Suite(name="mmlu", version=Path(src).name, documents=[], questions=questions, shots=shots)
+
+
+class MmluSuite:
+    """Registry entry ``mmlu``: MMLU-format items from ``mmlu`` (the forgetting check as the suite)."""
+
+    needs_build = False
+    forgetting_check = True
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> Suite:
+        return load_mmlu(cfg.mmlu, cfg.mmlu_subjects, cfg.mmlu_limit)

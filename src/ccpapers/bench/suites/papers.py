@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from ccpapers.bench.suites.base import Document, Question, Suite, SuiteError
 from ccpapers.types import REPHRASED_SPLITS, TRAINING_TEXT_SPLITS
@@ -97,3 +98,14 @@ def load_papers(
     return Suite(
         name="papers", version=folder.name, documents=docs, questions=questions, irrelevant=irrelevant
     )
+
+
+class PapersSuite:
+    """Registry entry ``papers``: the build ``build`` names (a folder or a spec under WORK/builds/)."""
+
+    needs_build = True
+    forgetting_check = False
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> Suite:
+        return load_papers(cfg.build, work=Path(cfg.work))
