@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from ccpapers.bench.config import BenchConfig
-    from ccpapers.bench.runner import _tiny_texts, load_suite, make_accelerator, run_bench
+    from ccpapers.bench.inputs import load_suite, tiny_texts
+    from ccpapers.bench.runner import make_accelerator, run_bench
     from ccpapers.bench.training import peak_flops
 
     acc = make_accelerator()
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         n = llama_params(a.shape) if a.shape in SHAPES else None
         dtype = resolve_device_options(replace(cfg, dtype=a.dtype), n)[0]
     t0 = time.perf_counter()
-    lm = build(a.shape, _tiny_texts(suite), acc.device, dtype)
+    lm = build(a.shape, tiny_texts(suite), acc.device, dtype)
     build_s = time.perf_counter() - t0
     if acc.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()

@@ -530,13 +530,13 @@ def _tiny_standin(folder: Path) -> Path:
     if (folder / "config.json").is_file():
         return folder
     from ccpapers.bench.config import BenchConfig
-    from ccpapers.bench.runner import _tiny_texts, load_suite
+    from ccpapers.bench.inputs import load_suite, tiny_texts
     from ccpapers.bench.tiny import tiny_model, tiny_tokenizer
 
     suite = load_suite(
         BenchConfig(suite_file=str(ROOT / "tests" / "bench" / "fixtures" / "fictional_mini.yaml"))
     )
-    tok = tiny_tokenizer(_tiny_texts(suite))
+    tok = tiny_tokenizer(tiny_texts(suite))
     model = tiny_model(tok, seed=0)
     model.save_pretrained(folder)
     tok.save_pretrained(folder)

@@ -120,8 +120,9 @@ def worker(wid: int, jobs: Any, results: Any, a: argparse.Namespace, stop_at: fl
     from accelerate import Accelerator
 
     from ccpapers.bench.config import BenchConfig
+    from ccpapers.bench.inputs import load_suite, tiny_texts
     from ccpapers.bench.models import load_model, resolve_device_options
-    from ccpapers.bench.runner import _tiny_texts, load_suite, run_bench
+    from ccpapers.bench.runner import run_bench
     from ccpapers.config import config_from_mapping
 
     torch.set_num_threads(1)  # many workers share the cores (2 threads each crawled on a busy CPU)
@@ -150,7 +151,7 @@ def worker(wid: int, jobs: Any, results: Any, a: argparse.Namespace, stop_at: fl
                 resident.clear()  # one base model at a time per worker
                 torch.cuda.empty_cache() if torch.cuda.is_available() else None
                 resident[key] = load_model(
-                    cfg, _tiny_texts(load_suite(cfg)) if cfg.tiny else None, device=acc.device
+                    cfg, tiny_texts(load_suite(cfg)) if cfg.tiny else None, device=acc.device
                 )
             summary = run_bench(cfg, accelerator=acc, resident=resident[key])
             results.put({"job": j, "worker": wid, "seconds": time.time() - t0, "summary": summary})

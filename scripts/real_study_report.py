@@ -30,7 +30,7 @@ def rescore(runs: Path) -> dict[str, dict]:
     from ccpapers.bench.config import BenchConfig
     from ccpapers.bench.evaluation import mean_ci, scorer
     from ccpapers.bench.generation import clean_answer
-    from ccpapers.bench.runner import load_suite
+    from ccpapers.bench.inputs import load_suite
 
     kw = scorer("keywords")
     keys = {q.id: q.keywords for q in load_suite(BenchConfig()).questions}

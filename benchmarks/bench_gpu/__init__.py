@@ -6,7 +6,7 @@ settings (r=100, alpha=300, v,o,gate,up,lm_head):
 
 * study-style baseline: one text per step (batch 1, no packing), eager PEFT model, sdpa,
   AdamW; answers one question at a time with ``generate`` on the un-merged LoRA model;
-* ccpapers: the code ``ccpapers bench`` runs (``bench.packing.pack`` -> ``bench.training.train``
+* ccpapers: the code ``ccpapers bench`` runs (``bench.packing.pack`` -> ``bench.training.fit``
   -> ``bench.evaluation.score_questions``): packed rows with document masks (FlexAttention),
   regional ``torch.compile``, merged LoRA and large length-sorted generation batches.
 

@@ -1,4 +1,4 @@
-"""The ccpapers side of a training comparison: ``bench.training.train`` on packed rows (or one
+"""The ccpapers side of a training comparison: ``bench.training.fit`` on packed rows (or one
 text per step), measured as ``ccpapers bench`` runs it."""
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ from benchmarks.bench_gpu.measure import mfu, peak_gib, reset_peak
 
 def ccpapers_train(lm: Any, model: Any, packed: Any, cfg: Any, acc: Any) -> dict:
     """Train ``model`` on ``packed`` with ``cfg``; steady tokens/s (last epoch), MFU, peak memory."""
-    from ccpapers.bench.training import train
+    from ccpapers.bench.training import fit
 
     reset_peak(acc.device)
-    res = train(model, packed, cfg, acc, lm.attention, 0, lm.info["matmul_params"])
-    res.pop("model")
+    res = fit(model, packed, cfg, acc, lm.attention, 0, lm.info["matmul_params"]).record
     acc.free_memory()
     last = res["epochs"][-1]
     k = 4 if cfg.method == "lora" else 6

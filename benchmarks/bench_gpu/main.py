@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 def suite_texts(run: GpuRun) -> tuple[list[str], list[str]]:
     """The fictional suite's texts and questions (the tokenizer's corpus) and its English originals
     (where the eval phase cuts its questions from)."""
-    from ccpapers.bench.runner import load_suite
+    from ccpapers.bench.inputs import load_suite
 
     suite = load_suite(run.cfg(suite="fictional"))
     texts = [t for d in suite.documents for t in d.texts.values()]

@@ -34,12 +34,12 @@ def profile_train(
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    from ccpapers.bench.training import train
+    from ccpapers.bench.training import fit
 
     sync(acc.device)
     t0 = time.perf_counter()
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
-        train(model, packed, cfg, acc, attention, 0, n_params)
+        fit(model, packed, cfg, acc, attention, 0, n_params)
         sync(acc.device)
     wall = time.perf_counter() - t0
     acc.free_memory()

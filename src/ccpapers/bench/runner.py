@@ -18,7 +18,7 @@ from typing import Any
 from ccpapers.bench.baseline import baseline_answers
 from ccpapers.bench.config import BenchConfig
 from ccpapers.bench.evaluation import mean
-from ccpapers.bench.inputs import load_inputs, load_suite, tiny_texts
+from ccpapers.bench.inputs import load_inputs, tiny_texts
 from ccpapers.bench.results import EventLog, environment_info, summarize
 from ccpapers.bench.seed_run import BenchRun, run_seed
 from ccpapers.bench.suites.base import Suite
@@ -44,8 +44,7 @@ def make_accelerator() -> Any:
         ) from exc
 
 
-_tiny_texts = tiny_texts  # scripts and benchmarks import it (and load_suite) from here
-__all__ = ["_tiny_texts", "config_hash", "default_run_name", "load_suite", "make_accelerator", "run_bench"]
+__all__ = ["config_hash", "default_run_name", "make_accelerator", "run_bench"]
 
 
 def config_hash(cfg: BenchConfig, drop: tuple[str, ...] = ("run_name", "seeds", "work", "report_to")) -> str:

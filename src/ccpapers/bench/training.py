@@ -159,13 +159,6 @@ def fit(
     return TrainResult(trained or accelerator.unwrap_model(model), record)
 
 
-def train(*args: Any, **kwargs: Any) -> dict[str, Any]:
-    """:func:`fit`'s record with the model under ``"model"``: the old return shape, kept only for
-    ``scripts/bench_gpu.py`` until it moves beside the other benchmarks; use :func:`fit`."""
-    res = fit(*args, **kwargs)
-    return res.record | {"model": res.model}
-
-
 def _optimizer(model: Any, trainable: list[Any], cfg: BenchConfig, accelerator: Any) -> tuple[Any, str]:
     from ccpapers.bench.distributed import is_fsdp, master_torch_dtypes
     from ccpapers.bench.optim import make_optimizer
