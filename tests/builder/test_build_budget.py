@@ -70,7 +70,7 @@ def test_max_cost_is_a_budget_for_the_whole_build_across_runs(
     assert sum(e["cost_usd"] for e in _ledger(tmp_path)) == pytest.approx(first["cost_usd"])
     argv = ["build", "--work", str(tmp_path / "w"), "--papers", str(papers_file), "--spec", str(qa_spec),
             "--prices", str(prices), "--max-cost", str(cap), "--no-progress"]  # fmt: skip
-    assert cli_main(argv) == 0
+    assert cli_main(argv) == 3  # a stopped build is incomplete (it exited 0 before)
     err = capsys.readouterr().err
     assert "across runs" in err and "--reset-budget" in err and str(tmp_path / "w" / "spend.jsonl") in err
     reset = _build(tmp_path, papers_file, qa_spec, prices=prices, max_cost=cap, reset_budget=True)

@@ -232,3 +232,25 @@ def test_push_without_repo_is_refused(tmp_path: Path, papers_file: Path) -> None
         run_build(
             BuildConfig(work=tmp_path / "w", papers=papers_file, spec="demo", progress=False, push=True)
         )
+
+
+def test_a_max_cost_stop_exits_3_and_is_not_pushed(
+    tmp_path: Path, papers_file: Path, qa_spec: Path, openai_env, fake_hub, capsys
+) -> None:
+    """A build cut short by --max-cost is incomplete: status 3, and --push publishes nothing
+    (before, it exited 0 and pushed the partial splits as the dataset)."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("fake-model-1: {input: 1000, output: 1000}\n")
+    rc = cli_main(["build", "--work", str(tmp_path / "w"), "--papers", str(papers_file), "--spec", str(qa_spec),
+                   "--prices", str(prices), "--max-cost", "5", "--concurrency", "4", "--no-progress",
+                   "--push", "--repo", "me/partial"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 3
+    assert "not pushed, the build is incomplete: stopped early: max-cost" in err
+    report = json.loads((tmp_path / "w" / "builds" / "testspec" / "report.json").read_text())
+    assert report["push"]["skipped"].startswith("stopped early: max-cost")
+    with pytest.raises(RepositoryNotFoundError):
+        HfApi().list_repo_files("me/partial", repo_type="dataset")

@@ -15,7 +15,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "Keys come only from the environment: ANTHROPIC_API_KEY, OPENAI_API_KEY, OPENAI_BASE_URL "
         "(any OpenAI-compatible server), DEEPL_AUTH_KEY. With none set and no --backend the build "
         "runs offline (text splits and cloze Q&A/MCQ), lists the splits it cannot make and exits "
-        "with status 3 (incomplete build). "
+        "with status 3 (incomplete build); a build stopped by --max-cost exits with status 3 too, "
+        "and --push publishes only a complete build. "
         "Replies are cached under WORK/cache/llm: a re-run makes no calls, an interrupted run resumes."
     )
     add_config_arguments(parser, BuildConfig)
@@ -137,6 +138,9 @@ def main(args: argparse.Namespace) -> int:
                 "pass --reset-budget to start a new budget; finished replies are cached.",
                 file=sys.stderr,
             )
+    skipped = (report.get("push") or {}).get("skipped")
+    if skipped:
+        print(f"ccpapers build: not pushed, the build is incomplete: {skipped}", file=sys.stderr)
     cannot = report.get("cannot_make", {})
     for split, why in cannot.items():
         print(f"not built: {split}: {why}", file=sys.stderr)
@@ -147,12 +151,16 @@ def main(args: argparse.Namespace) -> int:
             f"{len(empty)} generated split(s) came out empty:\n{lines}\n"
             "Finished replies are cached; fix the cause and re-run to resume (report.json has examples)."
         )
-    if cannot and not report.get("estimate"):
+    if report.get("estimate"):
+        return 0
+    if cannot:
         print(
             f"ccpapers build: build incomplete: {len(cannot)} of the spec's splits were not built "
             f"({', '.join(cannot)}); the other splits are written. Set the missing key(s) and re-run "
             "(cached replies are reused).",
             file=sys.stderr,
         )
+        return INCOMPLETE_EXIT
+    if report["engine"].get("stopped"):  # a --max-cost stop: re-run (raising it) to finish
         return INCOMPLETE_EXIT
     return 0

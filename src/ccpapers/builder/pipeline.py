@@ -251,9 +251,21 @@ def run_build(cfg: BuildConfig) -> dict[str, Any]:
     write_json(out_dir / "report.json", report)
     write_resolved_config(dataclasses.replace(cfg, backend=main), out_dir)  # the backend used, not ""
     if cfg.push:
-        report["push"] = _push(cfg, spec.name)
+        missing = incomplete(report)
+        # a partial build is never published: the Hub would serve it as the dataset
+        report["push"] = {"skipped": "; ".join(missing)} if missing else _push(cfg, spec.name)
         write_json(out_dir / "report.json", report)
     return report
+
+
+def incomplete(report: dict[str, Any]) -> list[str]:
+    """Why a finished build is not the whole build its spec asks for (empty when it is)."""
+    why = [f"{split} not built ({reason})" for split, reason in report.get("cannot_make", {}).items()]
+    why += [f"{split} came out empty" for split in report.get("empty_splits") or {}]
+    stopped = report.get("engine", {}).get("stopped")
+    if stopped:
+        why.append(f"stopped early: {stopped}")
+    return why
 
 
 def empty_splits(
