@@ -72,6 +72,15 @@ def test_trial_config_precedence():
     assert cfg2.epochs == 3
 
 
+def test_an_objective_given_on_the_command_line_is_not_overridden_by_the_spec(tmp_path):
+    """The spec's objective used to win silently over objective= on the command line."""
+    base = BenchConfig(work=tmp_path, objective="score")
+    with pytest.raises(
+        ConfigError, match="objective=score was given, but the sweep spec sets objective: gain"
+    ):
+        run_sweep(_spec(objective="gain"), base, storage=f"sqlite:///{tmp_path}/o.db", explicit={"objective"})
+
+
 def test_exact_count_and_resume(tmp_path):
     seen = []
 

@@ -21,6 +21,7 @@ from ccpapers.bench.sweep_samplers import make_pruner, make_sampler
 from ccpapers.bench.sweep_spec import check_spec, grid_size, load_sweep_spec, trial_config
 from ccpapers.bench.sweep_trial import run_trial, say_trial
 from ccpapers.bench.sweep_workers import Heartbeat, census, make_storage
+from ccpapers.config import ConfigError
 
 __all__ = ["census", "load_sweep_spec", "make_sampler", "make_storage", "run_sweep", "trial_config"]
 
@@ -45,6 +46,12 @@ def run_sweep(
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
     sp = spec if isinstance(spec, dict) else load_sweep_spec(spec)
     base = base or BenchConfig()
+    if "objective" in (explicit or set()) and sp.get("objective", base.objective) != base.objective:
+        raise ConfigError(
+            f"objective={base.objective} was given, but the sweep spec sets objective: {sp['objective']} "
+            "(a study compares its trials under one objective); edit the spec's objective, or give it a "
+            "new study_name"
+        )
     check_spec(sp, replace(base, objective=sp.get("objective", base.objective)), n_trials)
     name = study_name or sp["study_name"]
     hb = sp.get("heartbeat") or {}
