@@ -282,9 +282,10 @@ class Engine:
         """Send ``job`` until it is answered (recorded in the cache), dropped with a reason, the
         build is stopped, or its retries are spent (429s have a budget of their own)."""
         limiter = self._limiter(job.backend)
+        pace = self._pace(job.backend)
         try:
-            with_retries(
-                lambda: self._attempt(job, limiter),
+            sent = with_retries(
+                lambda: self._attempt(job, limiter, pace),
                 budgets={RATE_LIMITED: self.retry.rate_limit_retries, "error": self.retry.retries},
                 backoff=self.retry.backoff(),
                 wait=lambda outcome, delay, _: self._wait(limiter, outcome, delay),
@@ -292,10 +293,21 @@ class Engine:
             )
         except Retryable as exc:
             self._fail(job, f"retries-exhausted:{exc.status or 'connection'}", str(exc))
+            return
+        if sent is None:
+            return
+        raw, started = sent
+        limiter.on_success()
+        entry = self._record(job, raw)
+        pace.on_reply(time.monotonic() - started, int(entry["usage"].get("output_tokens") or 0))
+        with self._lock:
+            self._fail_streak = 0
 
-    def _attempt(self, job: Job, limiter: RateLimiter) -> Retry | None:
-        """One request: recorded, dropped, fatal or skipped (None), or to be tried again."""
-        pace = self._pace(job.backend)
+    def _attempt(
+        self, job: Job, limiter: RateLimiter, pace: Pace
+    ) -> tuple[dict[str, Any], float] | Retry | None:
+        """One request: (the raw reply, when it was sent), to be tried again, or None (dropped,
+        fatal, or not sent because the build stops)."""
         limiter.acquire(job.est_input + job.max_output)
         if self._fatal or self._stop.is_set() or not pace.acquire(self._stop):
             return None
@@ -328,12 +340,7 @@ class Engine:
             self._fail(job, f"error:{type(exc).__name__}", str(exc))
             return None
         pace.release()
-        limiter.on_success()
-        entry = self._record(job, raw)
-        pace.on_reply(time.monotonic() - started, int(entry["usage"].get("output_tokens") or 0))
-        with self._lock:
-            self._fail_streak = 0
-        return None
+        return raw, started
 
     def _wait(self, limiter: RateLimiter, outcome: Retry, delay: float) -> None:
         """Before a retry: a 429 slows the backend's limiter (everyone waits at least its
