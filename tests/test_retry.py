@@ -72,8 +72,8 @@ def test_each_kind_has_its_own_budget_and_attempt_count() -> None:
     attempt, calls = script(limited[0], errors[0], limited[1], limited[2], errors[1], limited[3], "ok")
     waits, wait = recorder()
     assert with_retries(attempt, budgets={"429": 4, "error": 2}, backoff=NO_JITTER, wait=wait) == "ok"
-    assert [(w[0], w[3]) for w in waits] == [("429", 1), ("error", 1), ("429", 2), ("429", 3), ("error", 2),
-                                             ("429", 4)]  # fmt: skip
+    kinds = [("429", 1), ("error", 1), ("429", 2), ("429", 3), ("error", 2), ("429", 4)]
+    assert [(w[0], w[3]) for w in waits] == kinds
     assert [w[2] for w in waits] == [1.0, 1.0, 2.0, 4.0, 2.0, 8.0]  # backoff per kind's count
     # one more of a spent kind is raised although the other kind has retries left
     attempt, _ = script(*errors, Retry(ValueError("third"), kind="error"), "ok")
