@@ -81,10 +81,11 @@ def test_backends_declare_capabilities_and_keys_and_callers_ask_the_registry(
     from ccpapers.builder.judge import judge_for
     from ccpapers.builder.spec import SplitSpec
 
-    for name in BACKENDS.names():
+    built_in = ["anthropic", "deepl", "offline", "openai", "transformers"]  # other tests register fakes
+    for name in built_in:
         cls = BACKENDS.get(name)
         assert isinstance(cls.supports, frozenset) and isinstance(cls.key_envs, tuple), name
-    assert [n for n in BACKENDS.names() if bc.supports(n, "chat")] == ["anthropic", "openai", "transformers"]
+    assert [n for n in built_in if bc.supports(n, "chat")] == ["anthropic", "openai", "transformers"]
     assert bc.key_envs("deepl") == ("DEEPL_AUTH_KEY",) and bc.key_envs("no-such") == ()
     assert bc.has_credentials("offline") and bc.has_credentials("transformers")
     assert not bc.has_credentials("no-such") and not bc.supports("no-such", "chat")
