@@ -1,8 +1,9 @@
-"""Retry arithmetic shared by every stage that talks to a server (crawl fetches, LLM calls).
+"""Retrying, shared by every stage that talks to a server (crawl fetches, LLM calls).
 
-Pure functions only: how long a server asked us to wait, and how long to back off when it
-did not say. The callers own the waiting (per-host lanes in the crawl, the engine's limiter in
-the build).
+How long a server asked us to wait (:func:`parse_retry_after`), how long to back off when it did
+not say (:func:`backoff_delay`, :class:`Backoff`), and the one retry loop (:func:`with_retries`)
+with a budget per kind of failure. The callers own the waiting (per-host lanes in the crawl, the
+engine's limiter and stop flag in the build).
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ from __future__ import annotations
 import email.utils
 import random
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def parse_retry_after(source: object, now: float | None = None) -> float | None:
@@ -56,3 +62,64 @@ def backoff_delay(
     random factor in ``[1 - jitter, 1 + jitter)``, so waiting clients do not return all at once."""
     step = min(cap, base * 2**attempt)
     return step * (1.0 - jitter + 2.0 * jitter * (rng or random).random())
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How long to wait before retry ``attempt`` (0-based): the server's Retry-After when it
+    gave one (shortened to ``max_retry_after``, plus a random share of up to ``after_jitter`` of
+    it so waiting clients do not return all at once; 0 waits exactly), else :func:`backoff_delay`.
+    ``rng`` None draws from the :mod:`random` module."""
+
+    base: float
+    cap: float
+    jitter: float = 0.25
+    rng: random.Random | None = None
+    after_jitter: float = 0.0
+    max_retry_after: float | None = None
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is None:
+            return backoff_delay(attempt, self.base, self.cap, jitter=self.jitter, rng=self.rng)
+        wait = retry_after if self.max_retry_after is None else min(retry_after, self.max_retry_after)
+        if not self.after_jitter:
+            return wait
+        return wait + (self.rng or random).uniform(0.0, max(0.05, self.after_jitter * wait))
+
+
+@dataclass
+class Retry:
+    """One attempt failed in a way that may succeed later: ``error`` is raised once the budget of
+    its ``kind`` is spent; ``retry_after`` is the server's wait (None: back off)."""
+
+    error: BaseException
+    retry_after: float | None = None
+    kind: str = "error"
+
+
+def with_retries(
+    attempt: Callable[[], T | Retry],
+    *,
+    budgets: Mapping[str, int],
+    backoff: Backoff,
+    wait: Callable[[Retry, float, int], None],
+    stopped: Callable[[], bool] | None = None,
+) -> T | None:
+    """Call ``attempt`` until it returns a value (returned) or raises (propagated).
+
+    A :class:`Retry` outcome is tried again while its kind has retries left in ``budgets`` (each
+    kind counts its own), else its error is raised. Before retry ``n`` (1-based, per kind) the
+    stage's ``wait(outcome, delay, n)`` does the waiting (a lane's pause, an interruptible event),
+    ``delay`` from ``backoff``; when ``stopped()`` then says so, None is returned.
+    """
+    used: dict[str, int] = {}
+    while True:
+        outcome = attempt()
+        if not isinstance(outcome, Retry):
+            return outcome
+        n = used[outcome.kind] = used.get(outcome.kind, 0) + 1
+        if n > budgets[outcome.kind]:
+            raise outcome.error
+        wait(outcome, backoff.delay(n - 1, outcome.retry_after), n)
+        if stopped is not None and stopped():
+            return None

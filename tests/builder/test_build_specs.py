@@ -71,6 +71,44 @@ def test_generators_are_chosen_through_the_registry_by_what_they_declare(
         choose_generator(split("qa", "quiz"), "offline", offline)
 
 
+def test_backends_declare_capabilities_and_keys_and_callers_ask_the_registry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No caller knows a backend by name: a newly registered chat backend with a key of its own
+    is chosen, judged and refused exactly like the built-in ones."""
+    from ccpapers.builder import backend_choice as bc
+    from ccpapers.builder.backends.base import OfflineBackend
+    from ccpapers.builder.judge import judge_for
+    from ccpapers.builder.spec import SplitSpec
+
+    built_in = ["anthropic", "deepl", "offline", "openai", "transformers"]  # other tests register fakes
+    for name in built_in:
+        cls = BACKENDS.get(name)
+        assert isinstance(cls.supports, frozenset) and isinstance(cls.key_envs, tuple), name
+    assert [n for n in built_in if bc.supports(n, "chat")] == ["anthropic", "openai", "transformers"]
+    assert bc.key_envs("deepl") == ("DEEPL_AUTH_KEY",) and bc.key_envs("no-such") == ()
+    assert bc.has_credentials("offline") and bc.has_credentials("transformers")
+    assert not bc.has_credentials("no-such") and not bc.supports("no-such", "chat")
+
+    class LabBackend(OfflineBackend):
+        name = "lab"
+        supports = frozenset({"chat"})
+        key_envs = ("LAB_KEY",)
+
+    monkeypatch.setitem(BACKENDS._targets, "lab", LabBackend)
+    monkeypatch.delenv("LAB_KEY", raising=False)
+    with pytest.raises(ConfigError, match="backend=lab: set LAB_KEY in the environment"):
+        bc.main_backend_name("lab", "")
+    assert bc.keys_assumed({"lab", "offline"}) == ["LAB_KEY"]
+    split = SplitSpec("qa", "qa", ["abstract"], ["target"], None, False, {"judge": {"backend": "lab"}})
+    pool = bc.BackendPool("offline", "", {}, 0)
+    assert judge_for(split, "offline", pool)[2] == "the judge needs a language model backend (now lab)"
+    monkeypatch.setenv("LAB_KEY", "k")
+    assert bc.main_backend_name("lab", "") == ("lab", True) and bc.keys_assumed({"lab"}) == []
+    judge, backend, why_not = judge_for(split, "offline", pool)
+    assert judge is not None and backend.name == "lab" and why_not is None
+
+
 def test_price_table_override_and_prefix_lookup(tmp_path: Path) -> None:
     table = PriceTable.load()
     usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000, cache_read_tokens=1_000_000)

@@ -1,4 +1,8 @@
-"""Which backend serves which split, decided from flags, the spec and the environment."""
+"""Which backend serves which split, decided from flags, the spec and the environment.
+
+What a backend can do (``supports``: chat, translate, ...) and which keys it needs (``key_envs``)
+are declared by its class in the BACKENDS registry; nothing here knows them by name.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +12,36 @@ from typing import Any
 from ccpapers.config import ConfigError
 from ccpapers.registry import BACKENDS
 
-KEY_ENVS = {
-    "anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"),
-    "openai": ("OPENAI_API_KEY", "OPENAI_BASE_URL"),
-    "deepl": ("DEEPL_AUTH_KEY",),
-}
-CHAT_BACKENDS = ("anthropic", "openai", "transformers")
+AUTO_ORDER = ("anthropic", "openai")  # ``auto`` takes the first of these whose key is set
 CLIENT_TIMEOUT = 900.0  # the clients' own limit; the engine passes a fitted one with each request
 
 
+def _declared(name: str) -> Any:
+    """The class registered as backend ``name`` (its declarations), or None for an unknown name."""
+    return BACKENDS.get(name) if name in BACKENDS else None
+
+
+def supports(name: str, capability: str) -> bool:
+    """Whether backend ``name`` declares ``capability`` (``"chat"``: a language model)."""
+    cls = _declared(name)
+    return cls is not None and capability in cls.supports
+
+
+def key_envs(name: str) -> tuple[str, ...]:
+    """The environment variables of which backend ``name`` needs one; () for none (or unknown)."""
+    cls = _declared(name)
+    return tuple(cls.key_envs) if cls is not None else ()
+
+
 def has_credentials(name: str) -> bool:
-    if name in ("offline", "transformers"):
-        return True
-    return any(os.environ.get(env) for env in KEY_ENVS.get(name, ()))
+    """A known backend that needs no key, or one of whose key variables is set."""
+    cls = _declared(name)
+    return cls is not None and (not cls.key_envs or any(os.environ.get(env) for env in cls.key_envs))
 
 
 def auto_backend() -> str:
     """The first chat backend whose key (or OPENAI_BASE_URL) is set, else ``offline``."""
-    for name in ("anthropic", "openai"):
+    for name in AUTO_ORDER:
         if has_credentials(name):
             return name
     return "offline"
@@ -43,7 +59,7 @@ def main_backend_name(flag: str, spec_backend: str) -> tuple[str, bool]:
     BACKENDS.get(name)  # "did you mean" for typos
     if not has_credentials(name):
         if explicit:
-            envs = " or ".join(KEY_ENVS.get(name, ()))
+            envs = " or ".join(key_envs(name))
             raise ConfigError(
                 f"backend={name}: set {envs} in the environment (keys are never read from files)"
             )
@@ -65,12 +81,12 @@ def estimate_backend(flag: str, spec_backend: str, spec_models: dict[str, str]) 
     found = auto_backend()
     if found != "offline":
         return found
-    return next((name for name in ("anthropic", "openai") if spec_models.get(name)), "offline")
+    return next((name for name in AUTO_ORDER if spec_models.get(name)), "offline")
 
 
 def keys_assumed(backends: set[str]) -> list[str]:
     """The key variables an estimate for ``backends`` assumed although they are not set."""
-    return [KEY_ENVS[name][0] for name in sorted(backends) if name in KEY_ENVS and not has_credentials(name)]
+    return [key_envs(name)[0] for name in sorted(backends) if key_envs(name) and not has_credentials(name)]
 
 
 class BackendPool:

@@ -26,8 +26,11 @@ from ccpapers.builder.limits import Fatal, Rejected, Retryable, RetryPolicy
 from ccpapers.builder.pacing import Pace
 from ccpapers.builder.tokens import upper_bound_tokens
 from ccpapers.ratelimit import RateLimiter
+from ccpapers.retry import Retry, with_retries
 
 log = logging.getLogger(__name__)
+
+RATE_LIMITED = "429"  # the kind of retry with a budget of its own (RetryPolicy.rate_limit_retries)
 
 
 @dataclass
@@ -276,63 +279,77 @@ class Engine:
 
     # -- threaded requests -------------------------------------------------------
     def _send_with_retries(self, job: Job) -> None:
+        """Send ``job`` until it is answered (recorded in the cache), dropped with a reason, the
+        build is stopped, or its retries are spent (429s have a budget of their own)."""
         limiter = self._limiter(job.backend)
         pace = self._pace(job.backend)
-        errors = limited = 0
-        while True:
-            limiter.acquire(job.est_input + job.max_output)
-            if self._fatal or self._stop.is_set() or not pace.acquire(self._stop):
-                return
-            started = time.monotonic()
-            try:
-                raw = job.backend.send(job.payload, timeout=pace.timeout_for(job.max_output))
-            except Retryable as exc:
-                pace.release()
-                with self._lock:
-                    self.stats.retries += 1
-                    if exc.status == 429:
-                        self.stats.rate_limited += 1
-                if exc.timed_out:
-                    pace.on_timeout()
-                elif exc.status in (503, 529):
-                    pace.on_overload()
-                if exc.status == 429:
-                    limited += 1
-                    exhausted = limited > self.retry.rate_limit_retries
-                else:
-                    errors += 1
-                    exhausted = errors > self.retry.retries
-                if exhausted:
-                    self._fail(job, f"retries-exhausted:{exc.status or 'connection'}", str(exc))
-                    return
-                attempt = limited if exc.status == 429 else errors
-                if exc.status == 429:
-                    limiter.on_rate_limited()
-                    if exc.retry_after is not None:
-                        limiter.pause(exc.retry_after)  # everyone waits at least Retry-After
-                self._stop.wait(self.retry.delay(attempt - 1, exc.retry_after))
-                continue
-            except Rejected as exc:
-                pace.release()
-                self._fail(job, exc.reason, str(exc))
-                return
-            except Fatal as exc:
-                pace.release()
-                with self._lock:
-                    self._fatal = self._fatal or exc
-                return
-            except Exception as exc:  # an unexpected reply or client error: drop this request, keep going
-                pace.release()
-                log.warning("request %s failed: %s: %s", job.key[:12], type(exc).__name__, exc)
-                self._fail(job, f"error:{type(exc).__name__}", str(exc))
-                return
-            pace.release()
-            limiter.on_success()
-            entry = self._record(job, raw)
-            pace.on_reply(time.monotonic() - started, int(entry["usage"].get("output_tokens") or 0))
-            with self._lock:
-                self._fail_streak = 0
+        try:
+            sent = with_retries(
+                lambda: self._attempt(job, limiter, pace),
+                budgets={RATE_LIMITED: self.retry.rate_limit_retries, "error": self.retry.retries},
+                backoff=self.retry.backoff(),
+                wait=lambda outcome, delay, _: self._wait(limiter, outcome, delay),
+                stopped=self._stop.is_set,
+            )
+        except Retryable as exc:
+            self._fail(job, f"retries-exhausted:{exc.status or 'connection'}", str(exc))
             return
+        if sent is None:
+            return
+        raw, started = sent
+        limiter.on_success()
+        entry = self._record(job, raw)
+        pace.on_reply(time.monotonic() - started, int(entry["usage"].get("output_tokens") or 0))
+        with self._lock:
+            self._fail_streak = 0
+
+    def _attempt(
+        self, job: Job, limiter: RateLimiter, pace: Pace
+    ) -> tuple[dict[str, Any], float] | Retry | None:
+        """One request: (the raw reply, when it was sent), to be tried again, or None (dropped,
+        fatal, or not sent because the build stops)."""
+        limiter.acquire(job.est_input + job.max_output)
+        if self._fatal or self._stop.is_set() or not pace.acquire(self._stop):
+            return None
+        started = time.monotonic()
+        try:
+            raw = job.backend.send(job.payload, timeout=pace.timeout_for(job.max_output))
+        except Retryable as exc:
+            pace.release()
+            with self._lock:
+                self.stats.retries += 1
+                if exc.status == 429:
+                    self.stats.rate_limited += 1
+            if exc.timed_out:
+                pace.on_timeout()
+            elif exc.status in (503, 529):
+                pace.on_overload()
+            return Retry(exc, exc.retry_after, RATE_LIMITED if exc.status == 429 else "error")
+        except Rejected as exc:
+            pace.release()
+            self._fail(job, exc.reason, str(exc))
+            return None
+        except Fatal as exc:
+            pace.release()
+            with self._lock:
+                self._fatal = self._fatal or exc
+            return None
+        except Exception as exc:  # an unexpected reply or client error: drop this request, keep going
+            pace.release()
+            log.warning("request %s failed: %s: %s", job.key[:12], type(exc).__name__, exc)
+            self._fail(job, f"error:{type(exc).__name__}", str(exc))
+            return None
+        pace.release()
+        return raw, started
+
+    def _wait(self, limiter: RateLimiter, outcome: Retry, delay: float) -> None:
+        """Before a retry: a 429 slows the backend's limiter (everyone waits at least its
+        Retry-After); this request waits ``delay``, cut short by Ctrl-C."""
+        if outcome.kind == RATE_LIMITED:
+            limiter.on_rate_limited()
+            if outcome.retry_after is not None:
+                limiter.pause(outcome.retry_after)
+        self._stop.wait(delay)
 
     def _worker(self, job: Job, reserve: float, done: queue.SimpleQueue) -> None:
         error: BaseException | None = None

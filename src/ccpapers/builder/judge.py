@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccpapers.builder.backend_choice import CHAT_BACKENDS, BackendPool, has_credentials
+from ccpapers.builder.backend_choice import BackendPool, has_credentials, supports
 from ccpapers.builder.backends.base import Reply
 from ccpapers.builder.checks import parse_json_reply
 from ccpapers.builder.generators.base import (
@@ -114,7 +114,7 @@ def judge_for(split: SplitSpec, main: str, pool: BackendPool) -> tuple[RacarJudg
     if judge is None:
         return None, None, None
     name = (option.get("backend") if isinstance(option, dict) else None) or main
-    if name not in CHAT_BACKENDS or not has_credentials(name):
+    if not supports(name, "chat") or not has_credentials(name):
         return None, None, f"the judge needs a language model backend (now {name})"
     return judge, pool.get(name), None
 

@@ -8,11 +8,10 @@ one request cannot succeed, e.g. context too long: drop it with a reason).
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 from ccpapers.errors import CcpapersError
-from ccpapers.retry import backoff_delay
+from ccpapers.retry import Backoff
 
 
 class BackendError(CcpapersError):
@@ -64,10 +63,9 @@ class RetryPolicy:
 
     rate_limit_retries: int = 30  # 429s are expected under load: a larger budget of their own
 
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait: never less than Retry-After (plus jitter so waiting threads do not
-        return all at once), else exponential backoff with jitter."""
-        if retry_after is not None:
-            wait = min(retry_after, self.max_retry_after)
-            return wait + random.uniform(0.0, max(0.05, 0.5 * wait))
-        return backoff_delay(attempt, self.base, self.cap, jitter=0.25)
+    def backoff(self) -> Backoff:
+        """Waits: never less than Retry-After (plus up to half of it again, so waiting threads do
+        not return all at once), else exponential backoff with jitter."""
+        return Backoff(
+            self.base, self.cap, jitter=0.25, after_jitter=0.5, max_retry_after=self.max_retry_after
+        )

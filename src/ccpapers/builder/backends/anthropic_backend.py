@@ -23,6 +23,7 @@ KEY_ENV = "ANTHROPIC_API_KEY"
 class AnthropicBackend:
     name = "anthropic"
     supports = frozenset({"chat", "batch"})
+    key_envs = (KEY_ENV, "ANTHROPIC_AUTH_TOKEN")
 
     def __init__(
         self, model: str = "", timeout: float = 120.0, base_url: str | None = None, **_: Any

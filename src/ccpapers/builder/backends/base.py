@@ -40,7 +40,8 @@ class Reply:
 class Backend(Protocol):
     name: str
     model: str
-    supports: frozenset[str]  # "chat", "translate", "batch"
+    supports: frozenset[str]  # "chat", "translate", "batch", "local-batch"
+    key_envs: tuple[str, ...]  # environment variables of which one must be set to use it; () none
 
     def payload(self, request: ChatRequest | TranslateRequest) -> dict[str, Any]: ...
 
@@ -69,6 +70,7 @@ class OfflineBackend:
 
     name = "offline"
     supports: frozenset[str] = frozenset()
+    key_envs: tuple[str, ...] = ()
 
     def __init__(self, model: str = "", **_: Any) -> None:
         self.model = "none"

@@ -21,6 +21,7 @@ _TARGETS = {"en": "EN-US", "pt": "PT-PT"}  # DeepL refuses bare EN/PT as targets
 class DeepLBackend:
     name = "deepl"
     supports = frozenset({"translate"})
+    key_envs = (KEY_ENV,)
 
     def __init__(
         self, model: str = "", timeout: float = 120.0, base_url: str | None = None, **_: Any

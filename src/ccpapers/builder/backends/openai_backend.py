@@ -41,6 +41,8 @@ _FORMAT_WORDS = ("response_format", "json_schema", "json_object", "grammar", "st
 
 class OpenAIBackend:
     name = "openai"
+    supports = frozenset({"chat", "batch"})
+    key_envs = (KEY_ENV, "OPENAI_BASE_URL")  # a local server (OPENAI_BASE_URL) needs no key
 
     def __init__(
         self,
@@ -52,7 +54,6 @@ class OpenAIBackend:
     ) -> None:
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
         self.official = not self.base_url or "api.openai.com" in self.base_url
-        self.supports = frozenset({"chat", "batch"})
         self.timeout = timeout
         self.state_dir = Path(state_dir) if state_dir else None
         self._client: Any = None

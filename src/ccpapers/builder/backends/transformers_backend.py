@@ -58,6 +58,7 @@ def loop_length(tail: list[int], generated: int) -> int:
 class TransformersBackend:
     name = "transformers"
     supports = frozenset({"chat", "local-batch"})
+    key_envs: tuple[str, ...] = ()  # a local model: no key
 
     def __init__(self, model: str = "", batch_size: int = 8, **_: Any) -> None:
         if not model:

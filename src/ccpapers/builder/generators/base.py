@@ -13,7 +13,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from ccpapers.builder.backend_choice import CHAT_BACKENDS
+from ccpapers.builder.backend_choice import supports
 from ccpapers.builder.backends.base import ChatRequest, Reply, TranslateRequest
 from ccpapers.builder.prompts_loader import Prompt
 from ccpapers.types import Paper, Record
@@ -88,7 +88,7 @@ class Generator(Protocol):
 
 def chat_choice(cls: Any, split: SplitSpec, main: str, pool: BackendPool) -> Choice:
     """A generator answered by the build's chat backend, or why there is none."""
-    if main not in CHAT_BACKENDS:
+    if not supports(main, "chat"):
         return Choice(None, why_not=NEEDS_MODEL.format(main=main))
     return Choice(cls(**split.options), pool.get(main))
 

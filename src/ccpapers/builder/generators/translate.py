@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ccpapers.builder.backend_choice import CHAT_BACKENDS, has_credentials
+from ccpapers.builder.backend_choice import has_credentials, supports
 from ccpapers.builder.backends.base import Reply, TranslateRequest
 from ccpapers.builder.checks import parse_json_reply, preservation_problem
 from ccpapers.builder.generators.base import (
@@ -68,11 +68,12 @@ class TranslateGenerator:
         """DeepL when the split asks for it and its key is set (``assume_keys``: as if it were), or
         the build's backend when it translates; else the build's chat backend with the prompt."""
         opts = dict(split.options)
-        if split.backend == "deepl" and (has_credentials("deepl") or assume_keys):
-            return Choice(cls(mode="deepl", **opts), pool.get("deepl"))
+        service = split.backend or ""
+        if supports(service, "translate") and (has_credentials(service) or assume_keys):
+            return Choice(cls(mode="deepl", **opts), pool.get(service))
         if "translate" in pool.get(main).supports:  # the build's backend is a translation service
             return Choice(cls(mode="deepl", **opts), pool.get(main))
-        if main in CHAT_BACKENDS:
+        if supports(main, "chat"):
             return Choice(cls(mode="llm", **opts), pool.get(main))
         return Choice(
             None,

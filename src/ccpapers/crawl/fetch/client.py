@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import cast
 from urllib.parse import urljoin
 
 import httpx2
@@ -38,7 +39,7 @@ from ccpapers.crawl.fetch.errors import (
 from ccpapers.crawl.fetch.robots import DEFAULT_MAX_DELAY, RobotsRules
 from ccpapers.crawl.fetch.urls import origin, request_url
 from ccpapers.ratelimit import Lanes, RateLimiter
-from ccpapers.retry import backoff_delay, parse_retry_after
+from ccpapers.retry import Backoff, Retry, parse_retry_after, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -225,54 +226,58 @@ class PoliteClient:
         limit: int | None = None,
         truncate: bool = False,
     ) -> Response:
-        attempt = 0
         invalid = 0
-        while True:
-            retry_after: float | None = None
+
+        def attempt() -> Response | Retry:
+            nonlocal invalid
             try:
                 resp = self._follow(url, check_robots, limit or self.max_bytes, truncate)
             except httpx2.TimeoutException as exc:
-                error: FetchError = NetworkError("timeout", f"timed out fetching {url} ({exc!r})", url)
+                return Retry(NetworkError("timeout", f"timed out fetching {url} ({exc!r})", url))
             except httpx2.TransportError as exc:
-                error = NetworkError("connection", f"connection failed for {url} ({exc!r})", url)
-            else:
-                status = resp.status
-                if 200 <= status < 300:
-                    resp.url = url
-                    problem = validate(resp) if validate else None
-                    if problem is None:
-                        return resp
-                    invalid += 1
-                    if invalid > 1:
-                        raise NetworkError(problem, f"{url}: {problem} body, twice; not cached", url)
-                    error = NetworkError(problem, f"{url}: {problem} body", url)
-                    retry_after = 0.0  # fetch it again at the lane's pace, no backoff
-                elif status == 403 and b"blocked" in resp.content[:20000].lower():
-                    raise BlockedError(resp.final_url, self.user_agent)
-                elif status not in RETRY_STATUSES:
-                    raise HttpStatusError(status, url)
-                else:
-                    error = HttpStatusError(status, url)
-                    retry_after = parse_retry_after(resp.headers.get("retry-after"))
-                    if retry_after is not None and retry_after > self.max_retry_after:
-                        raise HttpStatusError(
-                            status,
-                            url,
-                            f"HTTP {status} for {url}: the server asks to wait {retry_after:.0f} s "
-                            f"(more than {self.max_retry_after:.0f} s); re-run later to resume",
-                        )
-            if attempt >= self.max_retries:
-                raise error
-            attempt += 1
+                return Retry(NetworkError("connection", f"connection failed for {url} ({exc!r})", url))
+            status = resp.status
+            if 200 <= status < 300:
+                resp.url = url
+                problem = validate(resp) if validate else None
+                if problem is None:
+                    return resp
+                invalid += 1
+                if invalid > 1:
+                    raise NetworkError(problem, f"{url}: {problem} body, twice; not cached", url)
+                # fetch it again at the lane's pace, no backoff
+                return Retry(NetworkError(problem, f"{url}: {problem} body", url), retry_after=0.0)
+            if status == 403 and b"blocked" in resp.content[:20000].lower():
+                raise BlockedError(resp.final_url, self.user_agent)
+            if status not in RETRY_STATUSES:
+                raise HttpStatusError(status, url)
+            retry_after = parse_retry_after(resp.headers.get("retry-after"))
+            if retry_after is not None and retry_after > self.max_retry_after:
+                raise HttpStatusError(
+                    status,
+                    url,
+                    f"HTTP {status} for {url}: the server asks to wait {retry_after:.0f} s "
+                    f"(more than {self.max_retry_after:.0f} s); re-run later to resume",
+                )
+            return Retry(HttpStatusError(status, url), retry_after)
+
+        def wait(outcome: Retry, delay: float, n: int) -> None:
             self.stats.retries += 1
-            lane = self.lane_for(url)
-            if retry_after is not None:
-                log.info("%s: %s, waiting %.1f s (Retry-After)", url, error.code, retry_after)
-                lane.pause(retry_after)
+            code = cast(FetchError, outcome.error).code
+            if outcome.retry_after is not None:
+                log.info("%s: %s, waiting %.1f s (Retry-After)", url, code, delay)
             else:
-                delay = backoff_delay(attempt - 1, self.backoff, self.max_backoff, jitter=0.5, rng=self.rng)
-                log.info("%s: %s, retry %d in %.1f s", url, error.code, attempt, delay)
-                lane.pause(delay)
+                log.info("%s: %s, retry %d in %.1f s", url, code, n, delay)
+            self.lane_for(url).pause(delay)
+
+        resp = with_retries(
+            attempt,
+            budgets={"error": self.max_retries},
+            backoff=Backoff(self.backoff, self.max_backoff, jitter=0.5, rng=self.rng),
+            wait=wait,
+        )
+        assert resp is not None  # no stop hook: only a reply ends the loop
+        return resp
 
     def _follow(self, url: str, check_robots: bool, limit: int, truncate: bool) -> Response:
         history: list[str] = []
