@@ -358,6 +358,7 @@ class _FakeJudgeBackend:
 
     name = "fake-judge"
     supports = frozenset({"chat"})
+    key_envs: tuple[str, ...] = ()
     prompts: list[str] = []
 
     def __init__(self, model: str = "", **_):
@@ -376,11 +377,12 @@ class _FakeJudgeBackend:
         return Reply(texts=[raw["text"]])
 
 
-def test_optional_judge_through_backend_registry(work):
+def test_optional_judge_through_backend_registry(work, monkeypatch):
     from ccpapers.bench import run_bench
     from ccpapers.registry import BACKENDS
 
-    BACKENDS.register("fake-judge", _FakeJudgeBackend)
+    BACKENDS.names()  # the built-ins first; the fake leaves the registry with the test
+    monkeypatch.setitem(BACKENDS._targets, "fake-judge", _FakeJudgeBackend)
     s = run_bench(
         BenchConfig(
             work=work,
