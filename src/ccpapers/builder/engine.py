@@ -495,16 +495,11 @@ class _Progress:
 
     def __enter__(self) -> _Progress:
         if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+            from ccpapers.progress import live_bar
 
-            self._progress = Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-            )
+            self._progress = live_bar()
             self._progress.start()
-            self._task = self._progress.add_task("generating", total=self.total)
+            self._task = self._progress.add_task("generating", total=self.total, info="")
         return self
 
     def advance(self) -> None:

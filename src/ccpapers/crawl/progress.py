@@ -4,23 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
+from rich.progress import Progress
 
-
-class RateColumn(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:.2f}/s" if speed else "-/s", style="progress.data.speed")
+from ccpapers.progress import live_bar
 
 
 class CrawlProgress:
@@ -33,19 +19,7 @@ class CrawlProgress:
 
     def __enter__(self) -> CrawlProgress:
         if self.enabled:
-            from rich.console import Console
-
-            self._progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                RateColumn(),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                TextColumn("{task.fields[info]}"),
-                console=self._console or Console(stderr=True),
-            )
+            self._progress = live_bar(self._console)
             self._progress.__enter__()
         return self
 
