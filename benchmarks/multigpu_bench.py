@@ -209,4 +209,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from ccpapers.bench.distributed import end_process_group
+
+    rc = main()
+    end_process_group()  # every rank, after rank 0 has written its JSON
+    raise SystemExit(rc)

@@ -233,18 +233,10 @@ def main(args: argparse.Namespace) -> int:
 
     if int(os.environ.get("RANK", "0")) == 0:  # one summary under accelerate launch / torchrun
         _print_summary(summary)
-    _end_process_group()
+    from ccpapers.bench.distributed import end_process_group
+
+    end_process_group()
     return 0
-
-
-def _end_process_group() -> None:
-    """Leave ``accelerate launch`` / ``torchrun`` cleanly: without it NCCL warns at exit and the
-    launcher can wait seconds for the ranks to go."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
 
 
 def _fetch_model(args: argparse.Namespace) -> int:

@@ -191,3 +191,13 @@ def reset_between_seeds(model: Any, cfg: BenchConfig, seed: int, snapshot: list[
     elif snapshot is not None:
         restore_shards(model, snapshot)
     model.zero_grad(set_to_none=True)
+
+
+def end_process_group() -> None:
+    """Leave ``accelerate launch`` / ``torchrun`` cleanly: without it NCCL warns at exit and the
+    launcher can wait seconds for the ranks to go."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
