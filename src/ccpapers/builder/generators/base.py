@@ -86,11 +86,17 @@ class Generator(Protocol):
     def finalize(self, records: list[Record], ctx: GenContext | None) -> Outcome: ...
 
 
-def chat_choice(cls: Any, split: SplitSpec, main: str, pool: BackendPool) -> Choice:
-    """A generator answered by the build's chat backend, or why there is none."""
-    if not supports(main, "chat"):
-        return Choice(None, why_not=NEEDS_MODEL.format(main=main))
-    return Choice(cls(**split.options), pool.get(main))
+class ChatGenerator:
+    """Base of the generators the build's chat backend answers (qa, mcq, rewrite)."""
+
+    needs_backend: ClassVar[bool] = True
+
+    @classmethod
+    def for_split(cls, split: SplitSpec, main: str, pool: BackendPool, assume_keys: bool = False) -> Choice:
+        """The generator with the build's chat backend, or why there is none."""
+        if not supports(main, "chat"):
+            return Choice(None, why_not=NEEDS_MODEL.format(main=main))
+        return Choice(cls(**split.options), pool.get(main))
 
 
 def passage_block(text: str) -> str:

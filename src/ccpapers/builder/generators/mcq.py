@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import random
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ccpapers.builder.backends.base import Reply
 from ccpapers.builder.checks import units
 from ccpapers.builder.generators.base import (
-    Choice,
+    ChatGenerator,
     GenContext,
     Outcome,
     Task,
     bounded_lists,
-    chat_choice,
     derived,
     paper_meta,
     passage_request,
@@ -28,10 +27,6 @@ from ccpapers.builder.generators.qa import check_question, json_items, remove_ne
 from ccpapers.builder.prompts_loader import load_prompt
 from ccpapers.builder.quality import remove_duplicate_answers
 from ccpapers.types import Record
-
-if TYPE_CHECKING:
-    from ccpapers.builder.backend_choice import BackendPool
-    from ccpapers.builder.spec import SplitSpec
 
 MAX_OPTIONS = 10
 
@@ -85,11 +80,10 @@ def clean_distractors(
     return kept
 
 
-class MCQGenerator:
+class MCQGenerator(ChatGenerator):
     name = "mcq"
     version = "1"
     split = "mcq"
-    needs_backend = True
     stand_in = "offline"  # offline cloze questions when the build has no model
 
     def __init__(
@@ -102,10 +96,6 @@ class MCQGenerator:
         self.max_tokens = max_tokens
         self.seed = seed
         self.prompt = load_prompt("mcq.v1")
-
-    @classmethod
-    def for_split(cls, split: SplitSpec, main: str, pool: BackendPool, assume_keys: bool = False) -> Choice:
-        return chat_choice(cls, split, main, pool)
 
     def plan(self, sources: list[Record], ctx: GenContext) -> list[Task]:
         tasks = []

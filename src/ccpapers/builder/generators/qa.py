@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ccpapers.builder.backends.base import Reply
 from ccpapers.builder.checks import context_dependent, grounded, normalised, parse_json_reply, similarity
 from ccpapers.builder.generators.base import (
     TRUNCATED,
-    Choice,
+    ChatGenerator,
     GenContext,
     Outcome,
     Task,
     bounded_lists,
-    chat_choice,
     derived,
     paper_meta,
     passage_request,
@@ -23,10 +22,6 @@ from ccpapers.builder.generators.base import (
 from ccpapers.builder.prompts_loader import load_prompt
 from ccpapers.builder.quality import question_problem, remove_duplicate_answers
 from ccpapers.types import Record
-
-if TYPE_CHECKING:
-    from ccpapers.builder.backend_choice import BackendPool
-    from ccpapers.builder.spec import SplitSpec
 
 
 def json_items(reply: Reply, out: Outcome) -> tuple[list[dict[str, Any]], list[str]]:
@@ -92,11 +87,10 @@ def remove_near_duplicates(records: list[Record], threshold: float, out: Outcome
     return kept
 
 
-class QAGenerator:
+class QAGenerator(ChatGenerator):
     name = "qa"
     version = "1"
     split = "qa"
-    needs_backend = True
     stand_in = "offline"  # offline cloze questions when the build has no model
 
     def __init__(
@@ -106,10 +100,6 @@ class QAGenerator:
         self.max_tokens = max_tokens
         self.dedup_threshold = dedup_threshold
         self.prompt = load_prompt("qa.v1")
-
-    @classmethod
-    def for_split(cls, split: SplitSpec, main: str, pool: BackendPool, assume_keys: bool = False) -> Choice:
-        return chat_choice(cls, split, main, pool)
 
     def plan(self, sources: list[Record], ctx: GenContext) -> list[Task]:
         tasks = []

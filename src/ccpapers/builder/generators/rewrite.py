@@ -6,16 +6,15 @@ prompt and in the cache key, so variants are really different texts.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ccpapers.builder.backends.base import Reply
 from ccpapers.builder.checks import parse_json_reply, preservation_problem
 from ccpapers.builder.generators.base import (
-    Choice,
+    ChatGenerator,
     GenContext,
     Outcome,
     Task,
-    chat_choice,
     derived,
     output_budget,
     paper_meta,
@@ -27,18 +26,13 @@ from ccpapers.builder.prompts_loader import load_prompt
 from ccpapers.builder.quality import rewrite_problem
 from ccpapers.types import Record
 
-if TYPE_CHECKING:
-    from ccpapers.builder.backend_choice import BackendPool
-    from ccpapers.builder.spec import SplitSpec
-
 STYLES = ("qa", "article", "interview", "textbook")
 
 
-class RewriteGenerator:
+class RewriteGenerator(ChatGenerator):
     name = "rewrite"
     version = "1"
     split = "rewrite"
-    needs_backend = True
     stand_in = None
 
     def __init__(
@@ -52,10 +46,6 @@ class RewriteGenerator:
             raise ValueError(f"rewrite styles {bad} unknown; choose from {', '.join(known)}")
         self.variants = max(1, int(variants))
         self.max_tokens = max_tokens
-
-    @classmethod
-    def for_split(cls, split: SplitSpec, main: str, pool: BackendPool, assume_keys: bool = False) -> Choice:
-        return chat_choice(cls, split, main, pool)
 
     def plan(self, sources: list[Record], ctx: GenContext) -> list[Task]:
         tasks = []
