@@ -10,6 +10,7 @@ import pytest
 from ccpapers.io import write_jsonl
 from tests.builder.fake_provider import FakeProvider
 from tests.builder.papers_fixture import make_papers
+from tests.builder.runs import QA_SPEC
 
 KEY_ENVS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY",
             "OPENAI_BASE_URL", "DEEPL_AUTH_KEY", "DEEPL_SERVER_URL")  # fmt: skip
@@ -46,6 +47,14 @@ def papers_file(tmp_path: Path) -> Path:
 def spec_file(tmp_path: Path) -> Path:
     path = tmp_path / "testspec.yaml"
     path.write_text(textwrap.dedent(FULL_SPEC), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def qa_spec(tmp_path: Path) -> Path:
+    """A spec of Q&A and MCQ over three sections: 30 requests for the six papers (one is ND)."""
+    path = tmp_path / "testspec.yaml"
+    path.write_text(QA_SPEC)
     return path
 
 

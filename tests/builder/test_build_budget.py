@@ -9,20 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from ccpapers.builder import run_build
-from ccpapers.builder.config import BuildConfig
 from ccpapers.cli import main as cli_main
 from ccpapers.io import write_jsonl
 from ccpapers.types import Section
 from tests.builder.fake_provider import FakeProvider
 from tests.builder.papers_fixture import make_paper
+from tests.builder.runs import build
 
-QA_SPEC = """name: testspec
-target_fraction: 1.0
-generate:
-  qa: {generator: qa, sources: [abstract, introduction, conclusion], per_passage: 3}
-  mcq: {generator: mcq, sources: [abstract, introduction, conclusion], per_passage: 3}
-"""
 PRICE = 1000.0  # USD per million tokens: a request costs about a dollar
 JA = (
     "層状のゾルブラックス結晶は京都で気相法により初めて合成された。結晶は410 °Cで焼きなますと厚さ3.5 nmに達する。"
@@ -31,22 +24,10 @@ JA = (
 
 
 @pytest.fixture
-def qa_spec(tmp_path: Path) -> Path:
-    path = tmp_path / "testspec.yaml"
-    path.write_text(QA_SPEC)
-    return path
-
-
-@pytest.fixture
 def prices(tmp_path: Path) -> Path:
     path = tmp_path / "prices.yaml"
     path.write_text(f"fake-model-1: {{input: {PRICE}, output: {PRICE}}}\n")
     return path
-
-
-def _build(tmp_path: Path, papers: Path, spec: Path, **kw) -> dict:
-    kw.setdefault("progress", False)
-    return run_build(BuildConfig(work=tmp_path / "w", papers=papers, spec=str(spec), **kw))
 
 
 def _billed_usd(fake: FakeProvider) -> float:
@@ -61,10 +42,10 @@ def test_max_cost_is_a_budget_for_the_whole_build_across_runs(
     tmp_path: Path, papers_file: Path, qa_spec: Path, prices: Path, openai_env: FakeProvider, capsys
 ) -> None:
     cap = 5.0
-    first = _build(tmp_path, papers_file, qa_spec, prices=prices, max_cost=cap, concurrency=2)
+    first = build(tmp_path, papers_file, qa_spec, prices=prices, max_cost=cap, concurrency=2)
     assert 0 < first["calls"] < 30 and first["engine"]["stopped"].startswith("max-cost")
     for _ in range(2):  # re-running with the same cap must not spend the cap again
-        again = _build(tmp_path, papers_file, qa_spec, prices=prices, max_cost=cap, concurrency=2)
+        again = build(tmp_path, papers_file, qa_spec, prices=prices, max_cost=cap, concurrency=2)
         assert again["calls"] == 0 and again["budget"]["spent_before_usd"] == pytest.approx(first["cost_usd"])
     assert _billed_usd(openai_env) <= cap
     assert sum(e["cost_usd"] for e in _ledger(tmp_path)) == pytest.approx(first["cost_usd"])
@@ -73,7 +54,7 @@ def test_max_cost_is_a_budget_for_the_whole_build_across_runs(
     assert cli_main(argv) == 3  # a stopped build is incomplete (it exited 0 before)
     err = capsys.readouterr().err
     assert "across runs" in err and "--reset-budget" in err and str(tmp_path / "w" / "spend.jsonl") in err
-    reset = _build(tmp_path, papers_file, qa_spec, prices=prices, max_cost=cap, reset_budget=True)
+    reset = build(tmp_path, papers_file, qa_spec, prices=prices, max_cost=cap, reset_budget=True)
     assert reset["calls"] > 0 and reset["budget"]["spent_before_usd"] == 0
     assert any(e.get("reset") for e in _ledger(tmp_path))  # the history is kept, a reset is a line
 
@@ -83,7 +64,7 @@ def test_replies_without_usage_are_booked_conservatively(
 ) -> None:
     openai_env.omit_usage = True
     cap = 5.0
-    report = _build(tmp_path, papers_file, qa_spec, prices=prices, max_cost=cap, concurrency=2)
+    report = build(tmp_path, papers_file, qa_spec, prices=prices, max_cost=cap, concurrency=2)
     assert 0 < report["calls"] < 30 and report["engine"]["stopped"].startswith("max-cost")
     assert report["engine"]["usage_estimated"] == report["calls"]
     assert _billed_usd(openai_env) <= report["cost_usd"] <= cap  # booked at least what was billed
@@ -101,7 +82,7 @@ def test_japanese_passages_stay_under_the_cap(
     path = tmp_path / "ja.jsonl"
     write_jsonl(path, papers)
     cap = 20.0
-    report = _build(tmp_path, path, qa_spec, prices=prices, max_cost=cap, concurrency=4)
+    report = build(tmp_path, path, qa_spec, prices=prices, max_cost=cap, concurrency=4)
     assert 0 < report["calls"] < 30 and report["engine"]["stopped"].startswith("max-cost")
     assert _billed_usd(openai_env) <= cap
 

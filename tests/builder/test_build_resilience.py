@@ -18,6 +18,7 @@ from ccpapers.cli import main as cli_main
 from ccpapers.io import read_records
 from ccpapers.types import Record
 from tests.builder.fake_provider import FakeProvider
+from tests.builder.runs import build
 
 QA_SPEC = """name: testspec
 target_fraction: 1.0
@@ -35,11 +36,6 @@ def qa_spec(tmp_path: Path) -> Path:
     return path
 
 
-def _build(tmp_path: Path, papers: Path, spec: Path, **kw) -> dict:
-    kw.setdefault("progress", False)
-    return run_build(BuildConfig(work=tmp_path / "w", papers=papers, spec=str(spec), **kw))
-
-
 def _cache_files(tmp_path: Path) -> set[str]:
     root = tmp_path / "w" / "cache" / "llm"
     return {p.stem for p in root.glob("??/*.json")}
@@ -51,7 +47,7 @@ def test_429_with_retry_after_is_honoured(
     fake: FakeProvider = openai_env
     fake.fail_429 = 1
     fake.retry_after = "1"
-    report = _build(tmp_path, papers_file, qa_spec, concurrency=1)
+    report = build(tmp_path, papers_file, qa_spec, concurrency=1)
     assert fake.calls["429"] == 1
     assert report["engine"]["rate_limited"] == 1 and report["engine"]["failed"] == {}
     t_429 = next(t for t, path, status in fake.events if status == 429)
@@ -64,7 +60,7 @@ def test_malformed_json_is_repaired_or_dropped_with_a_reason(
     tmp_path: Path, papers_file: Path, qa_spec: Path, openai_env
 ) -> None:
     openai_env.malformed = ["truncate", "garbage"]
-    report = _build(tmp_path, papers_file, qa_spec, concurrency=1)
+    report = build(tmp_path, papers_file, qa_spec, concurrency=1)
     assert report["drops"]["qa"]["malformed-json"] == 1
     assert "Sorry" in report["drop_examples"]["qa"]["malformed-json"][0]
     rows = list(read_records(tmp_path / "w" / "builds" / "testspec" / "qa", Record))
@@ -77,7 +73,7 @@ def test_max_cost_stops_before_the_limit_and_a_rerun_resumes(
 ) -> None:
     prices = tmp_path / "prices.yaml"
     prices.write_text("fake-model-1: {input: 1000, output: 1000}\n")  # USD per million tokens
-    first = _build(tmp_path, papers_file, qa_spec, prices=prices, max_cost=5.0, concurrency=4)
+    first = build(tmp_path, papers_file, qa_spec, prices=prices, max_cost=5.0, concurrency=4)
     assert 0 < first["calls"] < 30
     assert first["cost_usd"] <= 5.0
     assert first["engine"]["stopped"].startswith("max-cost")
@@ -87,7 +83,7 @@ def test_max_cost_stops_before_the_limit_and_a_rerun_resumes(
     )
     done = len(_cache_files(tmp_path))
     assert done == first["calls"]
-    second = _build(tmp_path, papers_file, qa_spec, prices=prices)
+    second = build(tmp_path, papers_file, qa_spec, prices=prices)
     assert second["calls"] == 30 - done and second["cache_hits"] == done
     assert openai_env.calls["openai"] == 30  # nothing asked twice
 
@@ -111,7 +107,7 @@ def test_killed_build_resumes_without_repeating_finished_requests(
     assert 4 <= len(finished) < 30
     sent_before = fake.calls["openai"]
     fake.latency = 0.0
-    report = _build(tmp_path, papers_file, qa_spec)
+    report = build(tmp_path, papers_file, qa_spec)
     assert report["cache_hits"] == len(finished)
     assert report["calls"] == 30 - len(finished)
     assert fake.calls["openai"] - sent_before == 30 - len(finished)
@@ -138,7 +134,7 @@ def test_batch_mode_submits_once_and_resumes_from_stored_batch_ids(
 
     monkeypatch.setattr(engine_mod.time, "sleep", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        _build(tmp_path, papers_file, qa_spec, backend=backend, batch=True, batch_poll=0.01)
+        build(tmp_path, papers_file, qa_spec, backend=backend, batch=True, batch_poll=0.01)
     monkeypatch.undo()
     if backend == "anthropic":
         monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
@@ -149,11 +145,11 @@ def test_batch_mode_submits_once_and_resumes_from_stored_batch_ids(
     assert provider.calls[f"{backend}_batch_create"] == 1
     assert not _cache_files(tmp_path)  # nothing answered yet
     provider.batch_pending_polls = 0
-    report = _build(tmp_path, papers_file, qa_spec, backend=backend, batch=True, batch_poll=0.01)
+    report = build(tmp_path, papers_file, qa_spec, backend=backend, batch=True, batch_poll=0.01)
     assert provider.calls[f"{backend}_batch_create"] == 1  # resumed the stored batch, no resubmission
     assert provider.calls[backend] == 0  # no single requests either
     assert report["calls"] == 30 and report["splits"]["qa"] > 0 and report["splits"]["mcq"] > 0
-    again = _build(tmp_path, papers_file, qa_spec, backend=backend, batch=True, batch_poll=0.01)
+    again = build(tmp_path, papers_file, qa_spec, backend=backend, batch=True, batch_poll=0.01)
     assert again["calls"] == 0 and provider.calls[f"{backend}_batch_create"] == 1
 
 
@@ -166,7 +162,7 @@ def test_estimate_prints_calls_tokens_and_cost_without_calling(
     assert rc == 0 and anthropic_env.model_calls() == 0
     assert "calls=    15" in out and "total        calls=30" in out and "$" in out
     assert not (tmp_path / "w" / "builds").exists()
-    _build(tmp_path, papers_file, qa_spec)
+    build(tmp_path, papers_file, qa_spec)
     rc = cli_main(["build", "--work", str(tmp_path / "w"), "--papers", str(papers_file), "--spec", str(qa_spec),
                    "--estimate", "--no-progress"])  # fmt: skip
     assert "30 requests cached" in capsys.readouterr().out
@@ -177,7 +173,7 @@ def test_auth_error_stops_with_a_clear_message(
 ) -> None:
     anthropic_env.auth_fail = True
     with pytest.raises(Fatal, match="ANTHROPIC_API_KEY"):
-        _build(tmp_path, papers_file, qa_spec, concurrency=2)
+        build(tmp_path, papers_file, qa_spec, concurrency=2)
     assert anthropic_env.model_calls() == 0 and len(anthropic_env.arrivals) <= 2  # stopped at once
     rc = cli_main(["build", "--work", str(tmp_path / "w"), "--papers", str(papers_file), "--spec", str(qa_spec),
                    "--no-progress", "--concurrency", "1"])  # fmt: skip
@@ -187,7 +183,7 @@ def test_auth_error_stops_with_a_clear_message(
 def test_report_counts_calls_tokens_and_cache_hits(
     tmp_path: Path, papers_file: Path, qa_spec: Path, anthropic_env
 ):
-    report = _build(tmp_path, papers_file, qa_spec)
+    report = build(tmp_path, papers_file, qa_spec)
     data = json.loads((tmp_path / "w" / "builds" / "testspec" / "report.json").read_text())
     assert data["calls"] == report["calls"] == 30 and data["cache_hits"] == 0
     per_model = data["engine"]["usage_by_model"]["anthropic/claude-sonnet-4-6"]
@@ -198,7 +194,7 @@ def test_context_length_error_drops_that_request_only(
     tmp_path: Path, papers_file: Path, qa_spec: Path, openai_env: FakeProvider
 ) -> None:
     openai_env.errors = [(400, "This model's maximum context length is 4096 tokens")]
-    report = _build(tmp_path, papers_file, qa_spec, concurrency=1)
+    report = build(tmp_path, papers_file, qa_spec, concurrency=1)
     assert report["engine"]["failed"] == {"context-length": 1}
     assert (
         report["drops"]["qa"].get("no-reply:context-length", 0)
@@ -211,7 +207,7 @@ def test_context_length_error_drops_that_request_only(
 def test_quota_error_stops_the_build(tmp_path: Path, papers_file: Path, qa_spec: Path, openai_env) -> None:
     openai_env.errors = [(429, "You exceeded your current quota: insufficient_quota")]
     with pytest.raises(Fatal, match="quota"):
-        _build(tmp_path, papers_file, qa_spec, concurrency=1)
+        build(tmp_path, papers_file, qa_spec, concurrency=1)
 
 
 def test_push_publishes_the_build_to_the_hub(tmp_path: Path, papers_file: Path, fake_hub) -> None:

@@ -14,13 +14,9 @@ from ccpapers.io import read_records, write_jsonl
 from ccpapers.types import Record
 from tests.builder.fake_provider import FakeProvider
 from tests.builder.papers_fixture import make_paper
+from tests.builder.runs import build
 
 QA_SPEC = "name: testspec\ntarget_fraction: 1.0\ngenerate:\n  qa: {generator: qa, sources: [abstract]}\n"
-
-
-def _build(tmp_path: Path, papers: Path, spec: Path | str, **kw) -> dict:
-    kw.setdefault("progress", False)
-    return run_build(BuildConfig(work=tmp_path / "w", papers=papers, spec=str(spec), **kw))
 
 
 def _rows(tmp_path: Path, split: str) -> list[Record]:
@@ -53,7 +49,7 @@ def test_a_provider_batch_id_of_dot_dot_writes_nothing_outside_the_work_dir(
     spec = tmp_path / "testspec.yaml"
     spec.write_text(QA_SPEC)
     outside = _files(tmp_path)
-    report = _build(tmp_path, papers_file, spec, backend="openai", model="fake-model-1", batch=True,
+    report = build(tmp_path, papers_file, spec, backend="openai", model="fake-model-1", batch=True,
                     batch_poll=0.01)  # fmt: skip
     assert report["splits"]["qa"] > 0 and report["engine"]["batches"] == [provider.batch_id]
     new = _files(tmp_path) - outside
@@ -70,7 +66,7 @@ def test_nd_licence_id_wins_over_a_derivatives_ok_flag(
     liar = dataclasses.replace(liar, license=lic)
     papers = tmp_path / "papers.jsonl"
     write_jsonl(papers, [liar, make_paper(1, "cc-by-4.0")])
-    report = _build(tmp_path, papers, spec_file)
+    report = build(tmp_path, papers, spec_file)
     for split in ("rewrite", "translation", "qa", "mcq"):
         assert liar.doi not in {r.doi for r in _rows(tmp_path, split)}, split
         assert report["drops"][split]["nd-license"] >= 1, split
@@ -103,7 +99,7 @@ def test_estimate_without_keys_prices_the_backends_the_spec_would_use(
 def test_estimate_with_keys_present_assumes_nothing(
     tmp_path: Path, papers_file: Path, spec_file: Path, anthropic_env: FakeProvider
 ) -> None:
-    report = _build(tmp_path, papers_file, spec_file, estimate=True)
+    report = build(tmp_path, papers_file, spec_file, estimate=True)
     assert report["backend"] == "anthropic" and report["assumed_keys"] == []
     assert anthropic_env.model_calls() == 0
 
@@ -156,6 +152,6 @@ def test_a_paper_whose_licence_id_and_url_disagree_is_not_used(tmp_path: Path) -
     )
     papers = tmp_path / "papers.jsonl"
     write_jsonl(papers, [liar, make_paper(1, "cc-by-4.0")])
-    report = _build(tmp_path, papers, "demo")
+    report = build(tmp_path, papers, "demo")
     assert report["papers_used"] == 1 and report["drops"]["papers"] == {"license-url-mismatch": 1}
     assert "by-nc-sa/3.0" in report["drop_examples"]["papers"]["license-url-mismatch"][0]

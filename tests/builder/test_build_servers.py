@@ -12,34 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from ccpapers.builder import run_build
 from ccpapers.builder.command import server_lines
-from ccpapers.builder.config import BuildConfig
 from ccpapers.builder.limits import Fatal
 from ccpapers.cli import main as cli_main
 from ccpapers.io import read_records
 from ccpapers.types import Record
 from tests.builder.fake_provider import FakeProvider, imitate
+from tests.builder.runs import build
 
-QA_SPEC = """name: testspec
-target_fraction: 1.0
-generate:
-  qa: {generator: qa, sources: [abstract, introduction, conclusion], per_passage: 3}
-  mcq: {generator: mcq, sources: [abstract, introduction, conclusion], per_passage: 3}
-"""
 REQUESTS = 30  # 5 papers (one is ND) x 3 sections x 2 generators
-
-
-@pytest.fixture
-def qa_spec(tmp_path: Path) -> Path:
-    path = tmp_path / "testspec.yaml"
-    path.write_text(QA_SPEC)
-    return path
-
-
-def _build(tmp_path: Path, papers: Path, spec: Path, **kw) -> dict:
-    kw.setdefault("progress", False)
-    return run_build(BuildConfig(work=tmp_path / "w", papers=papers, spec=str(spec), **kw))
 
 
 def _cli(tmp_path: Path, papers: Path, spec: Path, *extra: str) -> int:
@@ -72,7 +53,7 @@ def test_one_slot_server_is_neither_flooded_nor_left_idle(
     no reply is computed for a client that had given up, none twice, and the server stays busy."""
     fake = openai_env
     fake.slots, fake.latency = 1, 0.2
-    report = _build(tmp_path, papers_file, qa_spec, concurrency=8, timeout=1.0)
+    report = build(tmp_path, papers_file, qa_spec, concurrency=8, timeout=1.0)
     wall = fake.events[-1][0] - fake.arrivals[0]  # first request in to last reply out
     assert report["calls"] == REQUESTS and report["engine"]["failed"] == {}
     assert fake.abandoned == 0 and fake.computed == REQUESTS  # nothing thrown away, nothing redone
@@ -89,7 +70,7 @@ def test_server_slots_from_props_are_used_from_the_start(
     fake = openai_env
     fake.props = {"total_slots": 4}  # what llama.cpp's llama-server reports at GET /props
     fake.slots, fake.latency = 4, 0.2
-    report = _build(tmp_path, papers_file, qa_spec, timeout=5.0)
+    report = build(tmp_path, papers_file, qa_spec, timeout=5.0)
     assert report["calls"] == REQUESTS
     assert fake.max_active == 4 and report["engine"]["pacing"]["openai"]["peak_concurrency"] >= 4
 
@@ -126,13 +107,13 @@ def test_fully_cached_rerun_needs_no_server_and_rows_name_the_model_not_its_path
 ) -> None:
     fake = openai_env
     fake.models = ["/home/me/models/SmolLM2-135M-Instruct.Q4_1.gguf"]  # llama-cpp-python lists the path
-    first = _build(tmp_path, papers_file, qa_spec)
+    first = build(tmp_path, papers_file, qa_spec)
     rows = list(read_records(tmp_path / "w" / "builds" / "testspec" / "qa", Record))
     assert rows and {r.model for r in rows} == {"SmolLM2-135M-Instruct.Q4_1"}
     assert first["generators"]["qa"]["model"] == "SmolLM2-135M-Instruct.Q4_1"
     assert {b["model"] for _, b in fake.bodies} == {fake.models[0]}  # the server gets its own id
     fake.stop()
-    again = _build(tmp_path, papers_file, qa_spec)
+    again = build(tmp_path, papers_file, qa_spec)
     assert again["calls"] == 0 and again["cache_hits"] == REQUESTS
     assert again["generators"]["qa"]["structured_output"] is None  # nothing was sent, nothing was learnt
     assert list(read_records(tmp_path / "w" / "builds" / "testspec" / "qa", Record)) == rows
@@ -152,7 +133,7 @@ def test_a_server_failing_every_request_stops_the_build_with_its_own_message(
 ) -> None:
     openai_env.refuse = lambda body: (500, "llama_decode returned -3: KV cache is full")
     with pytest.raises(Fatal, match="KV cache is full"):
-        _build(tmp_path, papers_file, qa_spec, retries=1)
+        build(tmp_path, papers_file, qa_spec, retries=1)
     # the requests already started (concurrency 8) try twice each, then the build stops
     assert len(openai_env.arrivals) <= 8 * 2
     assert _cli(tmp_path, papers_file, qa_spec, "--retries", "1") == 1
@@ -184,7 +165,7 @@ def test_transformers_serve_as_recorded_builds_every_split_with_default_flags(
     """No /v1/models (500), pinned to one model, response_format ignored (free-form replies),
     one request at a time: the model is found, replies are repaired, every split gets rows."""
     fake = imitate(openai_env, "transformers-serve")
-    report = _build(tmp_path, papers_file, spec_file)
+    report = build(tmp_path, papers_file, spec_file)
     for split in ("qa", "mcq", "rewrite", "translation"):
         assert report["splits"][split] > 0, split
         assert report["generators"][split]["model"] == "SmolLM2-135M-Instruct"
@@ -200,7 +181,7 @@ def test_llama_cpp_python_as_recorded_builds_every_split_after_one_500(
     """json_schema answered by HTTP 500 naming response_format: one refusal, then json_object
     with the schema (bounded lists included) for every request; no retries, rows everywhere."""
     fake = imitate(openai_env, "llama-cpp-python")
-    report = _build(tmp_path, papers_file, spec_file, retries=1)
+    report = build(tmp_path, papers_file, spec_file, retries=1)
     assert fake.calls["rejected_schema"] == 1 and report["engine"]["retries"] == 0
     for split in ("qa", "mcq", "rewrite", "translation"):
         assert report["splits"][split] > 0, split
