@@ -93,6 +93,7 @@ def server_lines(report: dict) -> list[str]:
 def main(args: argparse.Namespace) -> int:
     from ccpapers.builder import run_build
     from ccpapers.builder.limits import Fatal
+    from ccpapers.builder.pipeline import incomplete
 
     cfg = resolve_config(BuildConfig, args)
     if cfg.push:  # refuse a push with nowhere to go before building, not after
@@ -160,7 +161,5 @@ def main(args: argparse.Namespace) -> int:
             "(cached replies are reused).",
             file=sys.stderr,
         )
-        return INCOMPLETE_EXIT
-    if report["engine"].get("stopped"):  # a --max-cost stop: re-run (raising it) to finish
-        return INCOMPLETE_EXIT
-    return 0
+    # a missing split or a --max-cost stop: the same test that keeps such a build off the Hub
+    return INCOMPLETE_EXIT if incomplete(report) else 0
